@@ -1,0 +1,45 @@
+"""``DockMagic``: the settings every dockmagic magic reads, as traitlets (``%config DockMagic``)."""
+
+from __future__ import annotations
+
+from traitlets import Bool, Float, Int, Unicode
+from traitlets.config import SingletonConfigurable
+
+from ..engine import CONNECT_TIMEOUT_SECONDS, Engine, connect
+
+
+class DockMagic(SingletonConfigurable):
+    """Settings for dockmagic's magics. Set them with ``%config DockMagic.<name> = value``."""
+
+    docker_host = Unicode(
+        "",
+        help="Engine address (unix://, tcp://, ssh://). Empty: DOCKER_HOST, then the default sockets.",
+    ).tag(config=True)
+
+    network = Unicode(
+        "",
+        help="Network mode for builds and new containers when a magic gives none (e.g. 'host'). "
+        "Empty: the engine's default.",
+    ).tag(config=True)
+
+    connect_timeout = Float(
+        CONNECT_TIMEOUT_SECONDS, help="Seconds to wait for the engine to answer before giving up."
+    ).tag(config=True)
+
+    live_view = Bool(
+        True, help="Show the live widget in a notebook; when False, print plain text as the docker CLI does."
+    ).tag(config=True)
+
+    log_dir = Unicode(
+        "",
+        help="Folder for full build logs. Empty: a folder under the system's temporary directory.",
+    ).tag(config=True)
+
+    context_warning_bytes = Int(
+        500 * 1024 * 1024,
+        help="Warn before sending a build context larger than this many bytes.",
+    ).tag(config=True)
+
+    def engine(self) -> Engine:
+        """Connect to the configured engine (raises EngineUnavailable with what was tried)."""
+        return connect(self.docker_host or None, timeout=self.connect_timeout)

@@ -1,0 +1,1 @@
+"""Views: a widget and a text rendering of each model. Views observe models; they never call the engine."""

@@ -1,0 +1,37 @@
+"""Where output goes: a live widget in a notebook kernel, plain text in a terminal or a script."""
+
+from __future__ import annotations
+
+import html
+
+
+def in_notebook_kernel() -> bool:
+    """True when running in a Jupyter kernel that can show widgets (not terminal IPython, not a script)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def escape(text: str) -> str:
+    """Untrusted text (logs, file names, container output) as HTML text, never markup."""
+    return html.escape(text, quote=True)
+
+
+class TextAndHtml:
+    """Mixin: objects with ``_text()`` and ``_html()`` get a mimebundle with both, so terminals, saved
+    notebooks and HTML exports all show something true."""
+
+    def _text(self) -> str:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _html(self) -> str:
+        return f"<pre>{escape(self._text())}</pre>"
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/plain": self._text(), "text/html": self._html()}
+
+    def __str__(self) -> str:
+        return self._text()

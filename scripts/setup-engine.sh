@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Make sure a container engine answers and holds the base images dockmagic's notebooks and tests use.
+#
+# Idempotent: on a machine with a working engine and the images it changes nothing.
+# On a Debian machine where we are root and no engine answers, it installs Docker Engine and starts it
+# with no bridge network (containers get loopback only unless they ask for the host network).
+# With no registry reachable, it makes busybox:latest and debian:bookworm locally with `docker import`.
+set -euo pipefail
+
+say() { printf 'setup-engine: %s\n' "$*"; }
+die() { printf 'setup-engine: %s\n' "$*" >&2; exit 1; }
+
+engine_answers() { docker info >/dev/null 2>&1; }
+is_debian_root() { [ "$(id -u)" = 0 ] && [ -f /etc/debian_version ] && command -v apt-get >/dev/null; }
+
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  say "installing ${missing[*]} from Debian's packages"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+start_dockerd() {
+  # No init system here: start the daemon ourselves. --bridge=none: never create docker0 (a private range).
+  mkdir -p /var/log
+  say "starting dockerd (no bridge network); log in /var/log/dockerd.log"
+  nohup dockerd --host unix:///var/run/docker.sock --bridge=none --iptables=false --ip-forward=false \
+    >>/var/log/dockerd.log 2>&1 &
+  for _ in $(seq 1 60); do engine_answers && return 0; sleep 0.5; done
+  die "dockerd did not answer within 30 s; see /var/log/dockerd.log"
+}
+
+ensure_engine() {
+  if engine_answers; then return 0; fi
+  if [ -n "${DOCKER_HOST:-}" ]; then
+    die "DOCKER_HOST=$DOCKER_HOST does not answer. Start that engine, or unset DOCKER_HOST to use a local one."
+  fi
+  if ! is_debian_root; then
+    die "no container engine answers. Install and start Docker (https://docs.docker.com/engine/install/) or Podman ('podman system service'), or point DOCKER_HOST at one, then run this again."
+  fi
+  command -v dockerd >/dev/null || apt_install docker.io
+  start_dockerd
+}
+
+have_image() { docker image inspect "$1" >/dev/null 2>&1; }
+
+try_pull() {
+  # A registry may be reachable elsewhere; here it is not, and the pull fails fast or within the timeout.
+  timeout 20 docker pull -q "$1" >/dev/null 2>&1
+}
+
+make_busybox() {
+  apt_install busybox-static
+  local root; root=$(mktemp -d)
+  mkdir -p "$root/bin" "$root/tmp" "$root/etc" "$root/root"
+  cp /bin/busybox "$root/bin/busybox"
+  # One link per applet, as the official busybox image has them.
+  (cd "$root" && /bin/busybox --list-full | while read -r applet; do
+     [ "$applet" = bin/busybox ] && continue
+     mkdir -p "$(dirname "$applet")"; ln -sf /bin/busybox "$applet"; done)
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n' > "$root/etc/passwd"
+  printf 'root:x:0:\nnobody:x:65534:\n' > "$root/etc/group"
+  chmod 1777 "$root/tmp"
+  tar -C "$root" -c . | docker import -c 'CMD ["sh"]' -m "made locally by dockmagic's setup (busybox-static)" - busybox:latest >/dev/null
+  rm -rf "$root"
+}
+
+make_debian() {
+  apt_install debootstrap
+  local root; root=$(mktemp -d)
+  local mirror=${DOCKMAGIC_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+  debootstrap --variant=minbase bookworm "$root" "$mirror" >/tmp/dockmagic-debootstrap.log 2>&1 \
+    || die "debootstrap failed; see /tmp/dockmagic-debootstrap.log"
+  # Trust the machine's CA bundle, as an image made behind a TLS-inspecting proxy would (pip over HTTPS).
+  mkdir -p "$root/etc/ssl/certs"
+  cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
+  rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+  tar -C "$root" -c . | docker import \
+    -c 'CMD ["bash"]' \
+    -c 'ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt PIP_CERT=/etc/ssl/certs/ca-certificates.crt REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt' \
+    -m "made locally by dockmagic's setup (debootstrap minbase bookworm)" - debian:bookworm >/dev/null
+  rm -rf "$root"
+}
+
+ensure_image() {
+  local name=$1 maker=$2
+  have_image "$name" && return 0
+  if try_pull "$name"; then say "pulled $name"; return 0; fi
+  is_debian_root || die "$name is missing and cannot be pulled; pull or build it on this engine, then run this again."
+  say "$name is missing and cannot be pulled: making it locally ($maker)"
+  "$maker"
+  say "made $name locally"
+}
+
+ensure_engine
+ensure_image busybox:latest make_busybox
+ensure_image debian:bookworm make_debian
+say "engine ready: $(docker version --format '{{.Server.Version}}' 2>/dev/null) with busybox:latest and debian:bookworm"
