@@ -35,3 +35,16 @@ class TextAndHtml:
 
     def __str__(self) -> str:
         return self._text()
+
+
+def widget_bundle(widget, text: str, html_snapshot: str):
+    """The mimebundle of a widget, with a true text/plain and a static text/html snapshot beside the
+    widget's view, so that a frontend without the widget's state still shows the final state."""
+    bundle = widget._repr_mimebundle_() or {}
+    metadata = {}
+    if isinstance(bundle, tuple):  # anywidget returns (data, metadata)
+        bundle, metadata = bundle
+    bundle = dict(bundle)
+    bundle["text/plain"] = text
+    bundle["text/html"] = html_snapshot
+    return bundle, metadata

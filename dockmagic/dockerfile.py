@@ -1,0 +1,110 @@
+"""Reading a Dockerfile before it is sent: its instructions with line numbers, and the mistakes that
+can be named without an engine (no FROM, an unknown instruction, an empty cell).
+
+The parsing itself is dockerfile-parse's (continuation lines, comments, parser directives).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+
+from dockerfile_parse import DockerfileParser
+
+from .errors import DockerfileError
+
+KNOWN_INSTRUCTIONS = (
+    "FROM", "RUN", "CMD", "LABEL", "MAINTAINER", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT",
+    "VOLUME", "USER", "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL",
+)
+
+
+@dataclass(frozen=True)
+class Instruction:
+    """One instruction: its keyword, its arguments, and where it stands (1-based lines)."""
+
+    keyword: str
+    arguments: str
+    line: int
+    end_line: int
+    text: str
+
+    @property
+    def written(self) -> str:
+        """The instruction as the build log names it: keyword and arguments on one line."""
+        return f"{self.keyword} {self.arguments}".strip()
+
+
+@dataclass(frozen=True)
+class BaseImage:
+    """An image a FROM names (not a previous stage, not ``scratch``)."""
+
+    name: str
+    line: int
+
+
+def parse_dockerfile(text: str) -> list[Instruction]:
+    """The instructions of ``text`` in order, comments and parser directives left out."""
+    parser = DockerfileParser(fileobj=io.BytesIO(text.encode("utf-8")))
+    instructions = []
+    for entry in parser.structure:
+        keyword = entry["instruction"].upper()
+        if keyword == "COMMENT":
+            continue
+        instructions.append(
+            Instruction(
+                keyword=keyword,
+                arguments=entry["value"],
+                line=entry["startline"] + 1,
+                end_line=entry["endline"] + 1,
+                text=entry["content"].rstrip("\n"),
+            )
+        )
+    return instructions
+
+
+def check_buildable(text: str) -> list[Instruction]:
+    """Raise :class:`DockerfileError` naming the line if ``text`` cannot be built as written."""
+    if not text.strip():
+        raise DockerfileError(
+            "The cell is empty: write a Dockerfile in it, starting with a FROM line (e.g. FROM busybox)."
+        )
+    instructions = parse_dockerfile(text)
+    for instruction in instructions:
+        if instruction.keyword not in KNOWN_INSTRUCTIONS:
+            raise DockerfileError(
+                f"Line {instruction.line}: unknown instruction {instruction.keyword!s} "
+                f"({instruction.text.strip()[:80]!r}). Dockerfile instructions are "
+                f"{', '.join(KNOWN_INSTRUCTIONS)}."
+            )
+    first = next((i for i in instructions if i.keyword != "ARG"), None)
+    if first is None or first.keyword != "FROM":
+        where = f"line {first.line} is {first.keyword}" if first else "there is no instruction"
+        raise DockerfileError(
+            f"No FROM before the first instruction ({where}). A Dockerfile starts with FROM naming "
+            "its base image (only ARG may come before it), e.g. FROM busybox."
+        )
+    return instructions
+
+
+_STAGE_ALIAS = re.compile(r"\s+AS\s+(\S+)\s*$", re.IGNORECASE)
+
+
+def base_images(instructions: list[Instruction]) -> list[BaseImage]:
+    """The images the FROM lines pull in: previous stages, ``scratch`` and names with variables excluded."""
+    stages: set[str] = set()
+    images = []
+    for instruction in instructions:
+        if instruction.keyword != "FROM":
+            continue
+        words = [w for w in instruction.arguments.split() if not w.startswith("--")]
+        if not words:
+            continue
+        name = words[0]
+        alias = _STAGE_ALIAS.search(instruction.arguments)
+        if name.lower() not in stages and name != "scratch" and "$" not in name:
+            images.append(BaseImage(name=name, line=instruction.line))
+        if alias:
+            stages.add(alias.group(1).lower())
+    return images

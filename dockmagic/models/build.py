@@ -1,0 +1,284 @@
+"""The state of one build, updated from parsed stream events: steps, states, timings and logs.
+
+Memory stays bounded whatever a step prints: each step keeps only the last ``tail_lines`` lines in
+memory and writes its whole log to a file on disk (``StepProgress.log_path``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from collections import deque
+from typing import Callable
+
+from ..parsing.build_stream import (
+    BuildFailed,
+    BuildWarning,
+    Committed,
+    ContainerRemoved,
+    ImageBuilt,
+    Output,
+    Progress,
+    StepContainer,
+    StepLayer,
+    StepStarted,
+    StepUsedCache,
+    Tagged,
+)
+
+BUILDING, DONE, FAILED, CANCELLED = "building", "done", "failed", "cancelled"
+RUNNING, CACHED = "running", "cached"
+
+# Colour and cursor sequences are kept in the log file but not in what the views show.
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
+# A line longer than this is cut in the views (the file keeps all of it).
+MAX_LINE_CHARS = 4000
+
+
+def displayable(line: str) -> str:
+    """A log line as a view shows it: no escape sequences, the last carriage-return segment, no NULs."""
+    if "\r" in line:
+        segments = [s for s in line.split("\r") if s]
+        line = segments[-1] if segments else ""
+    if "\x1b" in line:
+        line = _ANSI.sub("", line)
+    if "\x00" in line:
+        line = line.replace("\x00", "\N{SYMBOL FOR NULL}")
+    if len(line) > MAX_LINE_CHARS:
+        line = line[:MAX_LINE_CHARS] + f" … ({len(line) - MAX_LINE_CHARS} more characters in the log file)"
+    return line
+
+
+class StepProgress:
+    """One build step as it runs: ``Step 2/3``, its instruction, state, time, layer and log."""
+
+    def __init__(self, number: int, total: int, instruction: str, log_path: str, tail_lines: int):
+        self.number = number
+        self.total = total
+        self.instruction = instruction
+        self.state = RUNNING
+        self.started_at = time.time()
+        self.finished_at: float | None = None
+        self.layer_id: str | None = None
+        self.container_id: str | None = None
+        self.log_path = log_path
+        self.line_count = 0
+        self.tail: deque[tuple[str, bool]] = deque(maxlen=tail_lines)
+        self._partial = ""
+        self._partial_stderr = False
+        self._log_file = None
+
+    @property
+    def cached(self) -> bool:
+        return self.state == CACHED
+
+    @property
+    def seconds(self) -> float:
+        end = self.finished_at if self.finished_at is not None else time.time()
+        return max(0.0, end - self.started_at)
+
+    def add_output(self, text: str, stderr: bool) -> int:
+        """Append printed text; returns how many complete lines it added."""
+        if self._log_file is None:
+            self._log_file = open(self.log_path, "a", encoding="utf-8", errors="replace")
+        self._log_file.write(text)
+        pieces = text.split("\n")
+        # The first piece continues the line left open by the previous chunk.
+        pieces[0] = self._partial + pieces[0]
+        complete, self._partial = pieces[:-1], pieces[-1]
+        if len(self._partial) > 4 * MAX_LINE_CHARS:
+            # A line with no end in sight: show what there is, keep the rest in the file only.
+            complete.append(self._partial)
+            self._partial = ""
+        self.line_count += len(complete)
+        if complete:
+            marked = stderr or self._partial_stderr
+            self.tail.extend((displayable(line), marked) for line in complete[-self.tail.maxlen:])
+        self._partial_stderr = stderr if self._partial else False
+        return len(complete)
+
+    def open_line(self) -> tuple[str, bool] | None:
+        """The line being printed, not yet ended by a newline."""
+        return (displayable(self._partial), self._partial_stderr) if self._partial else None
+
+    def finish(self, state: str) -> None:
+        if self.state in (RUNNING,):
+            self.state = state
+        if self.finished_at is None:
+            self.finished_at = time.time()
+        self.close_log()
+
+    def close_log(self) -> None:
+        if self._partial:
+            self.line_count += 1
+            self.tail.append((displayable(self._partial), self._partial_stderr))
+            self._partial = ""
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+
+    def tail_text(self, lines: int = 20) -> str:
+        return "\n".join(text for text, _ in list(self.tail)[-lines:])
+
+
+class BuildProgress:
+    """The whole build: state, steps, timings, result ids and the error, updated by :meth:`apply`.
+
+    Views subscribe with :meth:`subscribe`; each :meth:`apply` bumps ``version`` and calls them.
+    """
+
+    def __init__(self, log_dir: str, tail_lines: int = 1000, engine: str = ""):
+        self.log_dir = log_dir
+        self.tail_lines = tail_lines
+        self.engine = engine
+        self.state = BUILDING
+        self.started_at = time.time()
+        self.finished_at: float | None = None
+        self.steps: list[StepProgress] = []
+        self.image_id: str | None = None
+        self.tags: list[str] = []
+        self.requested_tags: list[str] = []
+        self.size: int | None = None
+        self.error: str | None = None
+        self.exit_code: int | None = None
+        self.warnings: list[str] = []
+        self.progress_line = ""
+        self.containers: list[str] = []
+        self.version = 0
+        self._listeners: list[Callable[[BuildProgress], None]] = []
+        self._lock = threading.Lock()
+        self.replay_of: str | None = None
+
+    # -- derived ---------------------------------------------------------------------------------
+    @property
+    def current_step(self) -> StepProgress | None:
+        return self.steps[-1] if self.steps else None
+
+    @property
+    def total_steps(self) -> int:
+        return max((s.total for s in self.steps), default=0)
+
+    @property
+    def cached_count(self) -> int:
+        return sum(1 for s in self.steps if s.cached)
+
+    @property
+    def seconds(self) -> float:
+        end = self.finished_at if self.finished_at is not None else time.time()
+        return max(0.0, end - self.started_at)
+
+    @property
+    def failed_step(self) -> StepProgress | None:
+        return next((s for s in self.steps if s.state == FAILED), None)
+
+    @property
+    def finished(self) -> bool:
+        return self.state != BUILDING
+
+    # -- updates ---------------------------------------------------------------------------------
+    def subscribe(self, listener: Callable[[BuildProgress], None]) -> None:
+        self._listeners.append(listener)
+
+    def _changed(self) -> None:
+        self.version += 1
+        for listener in self._listeners:
+            listener(self)
+
+    def apply(self, event) -> None:
+        """Update the state from one parsed event."""
+        with self._lock:
+            self._apply(event)
+        self._changed()
+
+    def _apply(self, event) -> None:
+        step = self.current_step
+        if isinstance(event, Output):
+            if step is None:
+                self.progress_line = displayable(event.text.strip())
+            else:
+                step.add_output(event.text, event.stderr)
+        elif isinstance(event, StepStarted):
+            if step is not None:
+                step.finish(DONE)
+            path = os.path.join(self.log_dir, f"step-{len(self.steps) + 1:03d}.log")
+            self.steps.append(StepProgress(event.number, event.total, event.instruction, path, self.tail_lines))
+        elif isinstance(event, StepUsedCache):
+            if step is not None:
+                step.state = CACHED
+                if event.layer_id:
+                    step.layer_id = event.layer_id
+                    step.finish(CACHED)
+        elif isinstance(event, StepContainer):
+            self.containers.append(event.container_id)
+            if step is not None:
+                step.container_id = event.container_id
+        elif isinstance(event, ContainerRemoved):
+            if event.container_id in self.containers:
+                self.containers.remove(event.container_id)
+        elif isinstance(event, StepLayer):
+            if step is not None:
+                step.layer_id = event.layer_id
+                step.finish(DONE)
+        elif isinstance(event, BuildWarning):
+            self.warnings.append(event.text)
+        elif isinstance(event, Progress):
+            self.progress_line = displayable(event.text)
+            if step is not None and step.state == RUNNING:
+                step.add_output(event.text + "\n", False)
+        elif isinstance(event, ImageBuilt):
+            self.image_id = event.image_id
+        elif isinstance(event, Tagged):
+            if event.tag not in self.tags:
+                self.tags.append(event.tag)
+        elif isinstance(event, Committed):
+            pass
+        elif isinstance(event, BuildFailed):
+            self.error = event.message
+            self.exit_code = event.exit_code
+            if step is not None and step.state in (RUNNING, CACHED) and step.finished_at is None:
+                step.state = RUNNING
+                step.finish(FAILED)
+            elif step is not None and step.state != FAILED:
+                # Podman reports a failure after the step's own lines; the last step is the one.
+                step.state = FAILED
+                step.close_log()
+            self._end(FAILED)
+
+    def _end(self, state: str) -> None:
+        if self.state != BUILDING:
+            return
+        for step in self.steps:
+            if step.finished_at is None:
+                step.finish(state)
+            step.close_log()
+        self.state = state
+        self.finished_at = time.time()
+
+    def finish(self) -> None:
+        """The stream ended: done, unless it failed (or never said what it built)."""
+        with self._lock:
+            if self.state == BUILDING:
+                if self.image_id is None and self.error is None:
+                    self.error = "the engine closed the build stream without naming an image"
+                    self._end(FAILED)
+                else:
+                    self._end(DONE)
+        self._changed()
+
+    def touch(self) -> None:
+        """Tell the views that something outside the stream changed (the image size, say)."""
+        self._changed()
+
+    def fail(self, message: str, exit_code: int | None = None) -> None:
+        self.apply(BuildFailed(message, exit_code))
+
+    def cancel(self) -> None:
+        with self._lock:
+            for step in self.steps:
+                if step.finished_at is None:
+                    step.state = CANCELLED
+                    step.finish(CANCELLED)
+            self._end(CANCELLED)
+        self._changed()

@@ -1,0 +1,397 @@
+"""Building an image from Dockerfile text: send the context, follow the stream, return a result.
+
+``build()`` is the Python API behind ``%%dockerfile`` and needs no IPython. It validates what can be
+validated before anything is sent, streams the engine's build events into a :class:`BuildProgress`
+model (that views may watch), and on an interrupt closes the stream, which makes the daemon cancel the
+build, then removes any intermediate container it left.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator
+
+import docker
+
+from ..dockerfile import base_images, check_buildable
+from ..engine import Engine, connect
+from ..errors import BuildCancelled, DockerBuildError, DockerfileError, DockmagicError
+from ..models.build import CANCELLED, DONE, FAILED, BuildProgress, StepProgress
+from ..parsing.build_stream import BuildEvent, build_events
+from .context import make_context
+from .names import check_image_reference
+
+EventListener = Callable[[BuildEvent], None]
+
+
+@dataclass
+class StepResult:
+    """One step of a finished build."""
+
+    number: int
+    total: int
+    instruction: str
+    state: str
+    seconds: float
+    layer_id: str | None
+    log_path: str
+    line_count: int
+    _tail: list = field(default_factory=list, repr=False)
+
+    @property
+    def cached(self) -> bool:
+        return self.state == "cached"
+
+    @property
+    def log(self) -> str:
+        """The step's whole output, read from its log file."""
+        if not os.path.exists(self.log_path):
+            return ""
+        with open(self.log_path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+
+    def tail(self, lines: int = 20) -> str:
+        """The last lines of the step's output, as the views show them."""
+        return "\n".join(text for text, _ in self._tail[-lines:])
+
+    @classmethod
+    def from_progress(cls, step: StepProgress) -> "StepResult":
+        return cls(step.number, step.total, step.instruction, step.state, round(step.seconds, 3),
+                   step.layer_id, step.log_path, step.line_count, list(step.tail))
+
+
+@dataclass
+class BuildResult:
+    """What a build gave: ``ok``, ``image_id`` (full ``sha256:`` id), ``tags``, ``seconds``, ``steps``
+    (with their logs), ``error`` and ``exit_code`` when it failed, the image ``size`` in bytes."""
+
+    ok: bool
+    state: str
+    image_id: str | None
+    tags: list[str]
+    seconds: float
+    steps: list[StepResult]
+    error: str | None
+    exit_code: int | None
+    size: int | None
+    engine: str
+    log_dir: str
+    warnings: list[str] = field(default_factory=list)
+    progress: BuildProgress | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def cached_steps(self) -> int:
+        return sum(1 for step in self.steps if step.cached)
+
+    @property
+    def failed_step(self) -> StepResult | None:
+        return next((step for step in self.steps if step.state == FAILED), None)
+
+    @classmethod
+    def from_progress(cls, progress: BuildProgress) -> "BuildResult":
+        return cls(
+            ok=progress.state == DONE,
+            state=progress.state,
+            image_id=progress.image_id,
+            tags=list(progress.tags),
+            seconds=round(progress.seconds, 3),
+            steps=[StepResult.from_progress(step) for step in progress.steps],
+            error=progress.error,
+            exit_code=progress.exit_code,
+            size=progress.size,
+            engine=progress.engine,
+            log_dir=progress.log_dir,
+            warnings=list(progress.warnings),
+            progress=progress,
+        )
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        from ..views.build_text import build_html, build_summary_text
+
+        return {"text/plain": build_summary_text(self.progress), "text/html": build_html(self.progress)}
+
+    def __str__(self) -> str:
+        from ..views.build_text import build_summary_text
+
+        return build_summary_text(self.progress)
+
+
+def parse_key_values(pairs: Iterable[str], what: str) -> dict[str, str]:
+    """``["K=V", ...]`` as a dict; a pair without ``=`` is a clear error naming it."""
+    values = {}
+    for pair in pairs or ():
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise DockmagicError(f"{what} {pair!r} is not KEY=VALUE. Write it as e.g. {what} NAME=value.")
+        values[key] = value
+    return values
+
+
+def build(
+    dockerfile: str,
+    *,
+    tags: Iterable[str] = (),
+    context: str | None = None,
+    build_args: dict[str, str] | None = None,
+    target: str | None = None,
+    no_cache: bool = False,
+    pull: bool = False,
+    network: str | None = None,
+    labels: dict[str, str] | None = None,
+    engine: Engine | None = None,
+    log_dir: str | None = None,
+    check: bool = True,
+    watch: Callable[[BuildProgress], None] | None = None,
+    on_event: EventListener | None = None,
+    record: str | None = None,
+) -> BuildResult:
+    """Build ``dockerfile`` (the text of a Dockerfile) and return a :class:`BuildResult`.
+
+    ``context`` is a folder sent with it (its .dockerignore honoured); without it, only the Dockerfile is
+    sent. ``watch`` is called once with the live :class:`BuildProgress` before the stream starts (views
+    subscribe there); ``on_event`` receives each parsed event. A failed build raises
+    :class:`DockerBuildError` (its ``.result`` holds the steps and logs) unless ``check=False``; an
+    interrupt raises :class:`BuildCancelled` after the stream is closed and leftovers are removed.
+    ``record`` names a JSON-lines file that receives the engine's raw stream.
+    """
+    instructions = check_buildable(dockerfile)
+    tags = list(tags or ())
+    for tag in tags:
+        check_image_reference(tag, what="tag")
+    if target is not None:
+        stages = [i.arguments.split()[-1] for i in instructions
+                  if i.keyword == "FROM" and " as " in i.arguments.lower()]
+        if target not in stages:
+            raise DockerfileError(
+                f"--target {target!r} names no stage of this Dockerfile. Its named stages: "
+                f"{', '.join(stages) or 'none (name one with FROM image AS name)'}."
+            )
+    archive, dockerfile_name = make_context(dockerfile, context)
+    engine = engine or connect()
+    log_dir = log_dir or tempfile.mkdtemp(prefix="dockmagic-build-")
+    os.makedirs(log_dir, exist_ok=True)
+    progress = BuildProgress(log_dir, engine=engine.describe())
+    progress.requested_tags = tags
+    if watch is not None:
+        watch(progress)
+
+    params = {
+        "t": tags, "q": False, "nocache": no_cache, "rm": True, "forcerm": True, "pull": pull,
+        "dockerfile": dockerfile_name,
+    }
+    if target:
+        params["target"] = target
+    if network:
+        params["networkmode"] = network
+    if build_args:
+        params["buildargs"] = json.dumps(build_args)
+    if labels:
+        params["labels"] = json.dumps(labels)
+
+    recorder = _Recorder(record, dockerfile, engine) if record else None
+    response = None
+    try:
+        response = _post_build(engine, archive, params)
+        messages = _messages(response)
+        if recorder:
+            messages = recorder.passing(messages)
+        for event in build_events(messages):
+            progress.apply(event)
+            if on_event is not None:
+                on_event(event)
+        progress.finish()
+    except KeyboardInterrupt:
+        _close(response)
+        progress.cancel()
+        _remove_leftovers(engine, progress)
+        raise BuildCancelled(
+            "Build interrupted: the engine was told to stop, its intermediate containers were removed "
+            "and nothing was tagged.",
+            BuildResult.from_progress(progress),
+        ) from None
+    except docker.errors.APIError as error:
+        # The daemon refused the build before streaming (a Dockerfile it cannot parse, a bad option).
+        progress.fail(_api_error_text(error))
+    except (OSError, docker.errors.DockerException) as error:
+        progress.fail(f"the connection to the engine broke during the build ({error.__class__.__name__}: "
+                      f"{str(error).splitlines()[0] if str(error) else ''}). Check that the engine is running.")
+    finally:
+        _close(response)
+        if recorder:
+            recorder.close()
+
+    if progress.state == FAILED:
+        _explain_missing_base(progress, instructions, engine)
+        _remove_leftovers(engine, progress)
+    elif progress.image_id:
+        try:
+            progress.size = engine.client.images.get(progress.image_id).attrs.get("Size")
+        except docker.errors.DockerException:
+            progress.size = None
+        if not progress.tags and tags:
+            progress.tags = list(tags)
+        progress.touch()
+    result = BuildResult.from_progress(progress)
+    if check and not result.ok:
+        raise DockerBuildError(failure_message(result), result)
+    return result
+
+
+def failure_message(result: BuildResult) -> str:
+    """One short paragraph: the failing step, its exit code, its last line of output."""
+    step = result.failed_step
+    if step is None:
+        return f"The build failed: {result.error}"
+    code = f" with exit code {result.exit_code}" if result.exit_code is not None else ""
+    last = step.tail(1)
+    last_line = f" Last output: {last.strip()[:200]!r}." if last.strip() else ""
+    reason = "" if result.exit_code is not None else f": {result.error}"
+    return f"Step {step.number}/{step.total} ({step.instruction}) failed{code}{reason}.{last_line}"
+
+
+def _post_build(engine: Engine, archive, params: dict):
+    api = engine.api
+    headers = {"Content-Type": "application/tar"}
+    try:
+        api._set_auth_headers(headers)  # registry credentials, as docker-py's own build sends them
+    except Exception:
+        pass
+    response = api._post(api._url("/build"), data=archive, params=params, headers=headers,
+                         stream=True, timeout=None)
+    api._raise_for_status(response)
+    return response
+
+
+def _messages(response) -> Iterator[object]:
+    """Decoded JSON objects from the build response, as they arrive (one per line, or several glued)."""
+    decoder = json.JSONDecoder()
+    for line in response.iter_lines(chunk_size=65536):
+        if not line:
+            continue
+        text = line.decode("utf-8", errors="replace")
+        try:
+            yield json.loads(text)
+            continue
+        except ValueError:
+            pass
+        position = 0
+        while position < len(text):
+            while position < len(text) and text[position].isspace():
+                position += 1
+            if position >= len(text):
+                break
+            try:
+                message, position = decoder.raw_decode(text, position)
+            except ValueError:
+                yield {"stream": text[position:] + "\n"}
+                break
+            yield message
+
+
+def _close(response) -> None:
+    if response is not None:
+        try:
+            response.close()
+        except Exception:
+            pass
+
+
+def _api_error_text(error: docker.errors.APIError) -> str:
+    text = error.explanation or str(error)
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    return str(text).strip()
+
+
+_PULL_FAILURE = re.compile(
+    r"pull access denied|not found|manifest unknown|no such host|dial tcp|lookup |registry|"
+    r"connection refused|repository does not exist|failed to resolve|initializing source",
+    re.IGNORECASE,
+)
+
+
+def _explain_missing_base(progress: BuildProgress, instructions, engine: Engine) -> None:
+    """A failure at a FROM line that is about pulling becomes a message naming the image."""
+    step = progress.failed_step
+    if step is None or not step.instruction.upper().startswith("FROM") or not progress.error:
+        return
+    if not _PULL_FAILURE.search(progress.error):
+        return
+    names = step.instruction.split()[1:]
+    name = next((w for w in names if not w.startswith("--")), "?")
+    try:
+        local = sorted({tag for image in engine.client.images.list() for tag in image.tags})
+    except docker.errors.DockerException:
+        local = []
+    shown = ", ".join(local[:8]) + (" …" if len(local) > 8 else "") if local else "none"
+    progress.error = (
+        f"the base image {name!r} is not on this engine and could not be pulled "
+        f"({progress.error.splitlines()[0][:160]}). Images on this engine: {shown}. Build or load "
+        f"{name!r} first (or use one of those)"
+    )
+
+
+def _remove_leftovers(engine: Engine, progress: BuildProgress) -> None:
+    """Remove intermediate containers the build left (an interrupt can stop the daemon before its own
+    clean-up), including one created just before the stream was closed."""
+    parents = {step.layer_id for step in progress.steps if step.layer_id}
+    leftovers = set(progress.containers)
+    try:
+        time.sleep(0.2)
+        for container in engine.api.containers(all=True):
+            created = container.get("Created", 0)
+            image = container.get("ImageID", "") or container.get("Image", "")
+            short = image.split(":")[-1][:12]
+            if created >= int(progress.started_at) - 1 and short in parents:
+                leftovers.add(container["Id"])
+    except docker.errors.DockerException:
+        pass
+    for container_id in leftovers:
+        try:
+            engine.api.remove_container(container_id, force=True)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError:
+            # Already being removed by the daemon: wait for it below.
+            pass
+    deadline = time.time() + 5
+    while leftovers and time.time() < deadline:
+        remaining = set()
+        for container_id in leftovers:
+            try:
+                engine.api.inspect_container(container_id)
+                remaining.add(container_id)
+            except docker.errors.NotFound:
+                pass
+            except docker.errors.DockerException:
+                pass
+        leftovers = remaining
+        if leftovers:
+            time.sleep(0.1)
+
+
+class _Recorder:
+    """Writes a build's raw stream as JSON lines: a header, then each message with its time offset."""
+
+    def __init__(self, path: str, dockerfile: str, engine: Engine):
+        self.started = time.monotonic()
+        self.handle = open(path, "w", encoding="utf-8")
+        header = {
+            "dockmagic_recording": 1, "kind": "build", "engine": engine.describe(),
+            "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "dockerfile": dockerfile,
+        }
+        self.handle.write(json.dumps(header) + "\n")
+
+    def passing(self, messages: Iterable[object]) -> Iterator[object]:
+        """Yield the messages unchanged, writing each one down with its time offset."""
+        for message in messages:
+            self.handle.write(json.dumps({"t": round(time.monotonic() - self.started, 4), "message": message}) + "\n")
+            yield message
+
+    def close(self) -> None:
+        self.handle.close()

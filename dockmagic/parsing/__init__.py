@@ -1,0 +1,1 @@
+"""Parsing: what engines send, turned into typed events by pure functions."""

@@ -1,0 +1,184 @@
+"""Text and static-HTML forms of a build: what a terminal, a saved notebook or an HTML export shows.
+
+``CliBuildPrinter`` prints the progress as the docker CLI does; ``build_summary_text`` and ``build_html``
+render a build's state (live or finished). Every piece of untrusted text is escaped.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from ..models.build import CANCELLED, DONE, FAILED, BuildProgress
+from ..parsing.build_stream import (
+    BuildEvent,
+    ContainerRemoved,
+    ImageBuilt,
+    Output,
+    StepContainer,
+    StepLayer,
+    StepStarted,
+    StepUsedCache,
+    Tagged,
+)
+from .display import escape
+
+STATE_WORDS = {"building": "building", DONE: "done", FAILED: "failed", CANCELLED: "cancelled"}
+STATE_COLOURS = {"running": "#0b63c5", "cached": "#6b7280", "done": "#15803d", "failed": "#b91c1c",
+                 "cancelled": "#a16207", "building": "#0b63c5"}
+
+
+def human_size(size: int | None) -> str:
+    if size is None:
+        return "?"
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.3g} {unit}"
+        value /= 1000
+    return f"{size} B"
+
+
+def short_id(image_id: str | None) -> str:
+    if not image_id:
+        return ""
+    return image_id.split(":")[-1][:12]
+
+
+class CliBuildPrinter:
+    """Prints build events as lines, the way ``docker build`` prints them (stderr in red)."""
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stdout
+        self._line_open = False
+
+    def _write(self, text: str) -> None:
+        self.stream.write(text)
+        self._line_open = not text.endswith("\n")
+
+    def _line(self, text: str) -> None:
+        if self._line_open:
+            self.stream.write("\n")
+        self.stream.write(text + "\n")
+        self._line_open = False
+
+    def __call__(self, event: BuildEvent) -> None:
+        if isinstance(event, StepStarted):
+            total = f"/{event.total}" if event.total else ""
+            self._line(f"Step {event.number}{total} : {event.instruction}")
+        elif isinstance(event, StepUsedCache):
+            self._line(" ---> Using cache")
+        elif isinstance(event, StepContainer):
+            self._line(f" ---> Running in {event.container_id[:12]}")
+        elif isinstance(event, ContainerRemoved):
+            self._line(f"Removing intermediate container {event.container_id[:12]}")
+        elif isinstance(event, StepLayer):
+            self._line(f" ---> {event.layer_id[:12]}")
+        elif isinstance(event, Output):
+            self._write(f"\x1b[91m{event.text}\x1b[0m" if event.stderr else event.text)
+        elif isinstance(event, ImageBuilt):
+            self._built = event.image_id
+        elif isinstance(event, Tagged):
+            self._line(f"Successfully tagged {event.tag}")
+        if hasattr(self.stream, "flush"):
+            self.stream.flush()
+
+    def finish(self, progress: BuildProgress) -> None:
+        if progress.state == DONE and progress.image_id:
+            self._line(f"Successfully built {short_id(progress.image_id)}")
+
+
+def header_text(progress: BuildProgress) -> str:
+    """``done · 3/3 steps · 1.2 s · 2 cached · sha256:… · hello:latest · 2 MB``"""
+    parts = [STATE_WORDS.get(progress.state, progress.state)]
+    if progress.replay_of:
+        parts[0] = f"{parts[0]} (replay of a build recorded {progress.replay_of})"
+    current = progress.current_step
+    total = progress.total_steps
+    if current is not None:
+        parts.append(f"step {current.number}/{total}" if progress.state == "building"
+                     else f"{len(progress.steps)}/{total} steps")
+    parts.append(f"{progress.seconds:.1f} s")
+    parts.append(f"{progress.cached_count} cached")
+    if progress.state == DONE and progress.image_id:
+        parts.append(progress.image_id)
+        if progress.tags:
+            parts.append(", ".join(progress.tags))
+        if progress.size is not None:
+            parts.append(human_size(progress.size))
+    return " · ".join(parts)
+
+
+def _step_line(step) -> str:
+    layer = step.layer_id or ""
+    return f"  Step {step.number}/{step.total}  {step.state:<9} {step.seconds:6.1f} s  {layer:<12}  {step.instruction}"
+
+
+def failure_text(progress: BuildProgress, lines: int = 12) -> str:
+    step = progress.failed_step
+    if step is None:
+        return f"Error: {progress.error}" if progress.error else ""
+    code = f"exit code {progress.exit_code}" if progress.exit_code is not None else "failed"
+    out = [f"Failed at step {step.number}/{step.total}: {step.instruction} ({code})"]
+    if progress.exit_code is None and progress.error:
+        out.append(f"Error: {progress.error}")
+    tail = step.tail_text(lines)
+    if tail:
+        out.append(f"Last lines of its output (full log: {step.log_path}):")
+        out.extend("  | " + line for line in tail.splitlines())
+    return "\n".join(out)
+
+
+def build_summary_text(progress: BuildProgress | None) -> str:
+    """The final (or current) state of a build in plain text."""
+    if progress is None:
+        return "<build>"
+    out = [f"Build {header_text(progress)}", f"  engine: {progress.engine}"]
+    out.extend(_step_line(step) for step in progress.steps)
+    if progress.state == FAILED:
+        out.append(failure_text(progress))
+    if progress.state == CANCELLED:
+        out.append("Cancelled: the stream was closed and the intermediate containers removed; nothing tagged.")
+    return "\n".join(out)
+
+
+def build_html(progress: BuildProgress | None) -> str:
+    """A static HTML snapshot of the build, for saved notebooks and exports (no script, all text escaped)."""
+    if progress is None:
+        return "<pre>&lt;build&gt;</pre>"
+    colour = STATE_COLOURS.get(progress.state, "#333")
+    rows = []
+    for step in progress.steps:
+        step_colour = STATE_COLOURS.get(step.state, "#333")
+        log = ""
+        if step.tail:
+            shown = list(step.tail)[-40:]
+            text = "\n".join(
+                f'<span style="color:#b91c1c">{escape(line)}</span>' if stderr else escape(line)
+                for line, stderr in shown
+            )
+            opened = " open" if step.state == FAILED else ""
+            more = f" (last {len(shown)} of {step.line_count} lines)" if step.line_count > len(shown) else ""
+            log = (f'<details{opened}><summary>log{more}</summary>'
+                   f'<pre style="max-height:20em;overflow:auto;margin:0">{text}</pre></details>')
+        rows.append(
+            "<tr>"
+            f'<td style="white-space:nowrap">Step {step.number}/{step.total}</td>'
+            f'<td><code>{escape(step.instruction)}</code>{log}</td>'
+            f'<td style="color:{step_colour};font-weight:600">{escape(step.state)}</td>'
+            f'<td style="text-align:right">{step.seconds:.1f} s</td>'
+            f'<td><code>{escape(step.layer_id or "")}</code></td>'
+            "</tr>"
+        )
+    failure = ""
+    if progress.state == FAILED:
+        failure = (f'<pre style="border-left:4px solid #b91c1c;padding:4px 8px;background:#fef2f2">'
+                   f"{escape(failure_text(progress))}</pre>")
+    return (
+        '<div class="dockmagic-build-snapshot">'
+        f'<div style="font-weight:600;color:{colour}">Build {escape(header_text(progress))}</div>'
+        f'<div style="color:#6b7280;font-size:90%">{escape(progress.engine)}</div>'
+        f"{failure}"
+        '<table style="border-collapse:collapse">'
+        "<thead><tr><th>step</th><th>instruction</th><th>state</th><th>time</th><th>layer</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )

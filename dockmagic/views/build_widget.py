@@ -1,0 +1,152 @@
+"""The live build view: an anywidget fed from a :class:`BuildProgress`, at most ~10 updates a second.
+
+The kernel sends each flush as one comm message: the header and step rows when they changed, and the
+log lines printed since the previous flush (at most ``MAX_LINES_PER_FLUSH`` of them; the rest stay in
+the step's log file). Elapsed times tick in the browser, so a silent step costs no messages.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import threading
+import time
+
+import anywidget
+import traitlets
+
+from ..models.build import FAILED, BuildProgress
+from .build_text import build_html, build_summary_text, failure_text, human_size
+from .display import widget_bundle
+
+STATIC = pathlib.Path(__file__).parent / "static"
+FLUSH_INTERVAL_SECONDS = 0.1
+MAX_LINES_PER_FLUSH = 500
+SAVED_TAIL_LINES = 200
+
+
+class BuildWidget(anywidget.AnyWidget):
+    """Header, one row per step, each row opening to its log (windowed: only visible lines are drawn)."""
+
+    _esm = STATIC / "build_view.js"
+    _css = STATIC / "build_view.css"
+
+    header = traitlets.Dict().tag(sync=True)
+    steps = traitlets.List().tag(sync=True)
+    log_delta = traitlets.Dict().tag(sync=True)
+    log_tails = traitlets.Dict().tag(sync=True)
+
+
+class LiveBuildView:
+    """Keeps a :class:`BuildWidget` in step with a :class:`BuildProgress`, throttled."""
+
+    def __init__(self, progress: BuildProgress, widget: BuildWidget | None = None,
+                 interval: float = FLUSH_INTERVAL_SECONDS):
+        self.progress = progress
+        self.widget = widget or BuildWidget()
+        self.interval = interval
+        self.flushes = 0
+        self._last_flush = 0.0
+        self._sent_lines: dict[int, int] = {}
+        self._seq = 0
+        self._lock = threading.RLock()
+        self._timer: threading.Timer | None = None
+        progress.subscribe(self._on_change)
+        self.flush()
+
+    def _on_change(self, progress: BuildProgress) -> None:
+        if progress.finished:
+            self.flush()
+            return
+        wait = self.interval - (time.monotonic() - self._last_flush)
+        if wait <= 0:
+            self.flush()
+        elif self._timer is None:
+            # A trailing flush, so that the last lines before a quiet spell are not held back.
+            self._timer = threading.Timer(wait, self._timed_flush)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _timed_flush(self) -> None:
+        self._timer = None
+        self.flush()
+
+    def flush(self) -> None:
+        """Send what changed since the last flush, in one message."""
+        with self._lock:
+            progress = self.progress
+            header = header_state(progress)
+            steps = [step_state(step) for step in progress.steps]
+            entries = []
+            for index, step in enumerate(progress.steps):
+                new = step.line_count - self._sent_lines.get(index, 0)
+                if new <= 0:
+                    continue
+                take = min(new, len(step.tail), MAX_LINES_PER_FLUSH)
+                tail = step.tail
+                lines = [list(tail[i]) for i in range(len(tail) - take, len(tail))]
+                entries.append({"step": index, "lines": lines, "line_count": step.line_count,
+                                "skipped": new - take})
+                self._sent_lines[index] = step.line_count
+            widget = self.widget
+            with widget.hold_sync():
+                if header != widget.header:
+                    widget.header = header
+                if steps != widget.steps:
+                    widget.steps = steps
+                if entries:
+                    self._seq += 1
+                    widget.log_delta = {"seq": self._seq, "entries": entries}
+                if progress.finished:
+                    widget.log_tails = {
+                        str(index): [list(line) for line in list(step.tail)[-SAVED_TAIL_LINES:]]
+                        for index, step in enumerate(progress.steps)
+                    }
+            self.flushes += 1
+            self._last_flush = time.monotonic()
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        # The widget for live frontends, and a true text/HTML snapshot for everything else.
+        return widget_bundle(self.widget, build_summary_text(self.progress), build_html(self.progress))
+
+
+def header_state(progress: BuildProgress) -> dict:
+    current = progress.current_step
+    return {
+        "state": progress.state,
+        "step": current.number if current else 0,
+        "total": progress.total_steps,
+        "steps_seen": len(progress.steps),
+        "cached": progress.cached_count,
+        "elapsed": round(progress.seconds, 2) if progress.finished else None,
+        "started_at": progress.started_at,
+        "image_id": progress.image_id or "",
+        "tags": list(progress.tags or progress.requested_tags if progress.state == "done" else progress.tags),
+        "size": human_size(progress.size) if progress.size is not None else "",
+        "engine": progress.engine,
+        "failure": failure_text(progress) if progress.state == FAILED else "",
+        "exit_code": progress.exit_code,
+        "error": progress.error or "",
+        "replay_of": progress.replay_of or "",
+        "log_dir": progress.log_dir,
+        # The kernel's clock at this flush: the browser ticks elapsed times from it, whatever its own clock.
+        "sent_at": time.time(),
+    }
+
+
+def step_state(step) -> dict:
+    return {
+        "number": step.number,
+        "total": step.total,
+        "instruction": step.instruction,
+        "state": step.state,
+        "started_at": step.started_at,
+        "seconds": round(step.seconds, 2) if step.finished_at is not None else None,
+        "layer_id": step.layer_id or "",
+        "line_count": step.line_count,
+        "log_path": step.log_path,
+    }

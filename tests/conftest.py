@@ -1,0 +1,54 @@
+"""Shared fixtures. Engine tests talk to the real engine the setup script started; nothing is faked."""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def engine():
+    """The real engine; tests that need one fail loudly (not skip) when it is missing, since the README's
+    test command always starts one."""
+    from dockmagic.engine import connect
+
+    return connect()
+
+
+@pytest.fixture
+def unique_name():
+    """A name no other test (or a parallel run) uses: containers, images, tags."""
+
+    def make(prefix: str = "dmtest") -> str:
+        return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+    return make
+
+
+def docker_cli(*args: str, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess:
+    """The docker CLI on the same engine, to compare what dockmagic does with what users know."""
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, input=input)
+
+
+@pytest.fixture
+def ipython_shell():
+    """A real IPython shell (not a kernel) with dockmagic loaded: magics take their text path."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "dockmagic")
+    yield shell
+    shell.run_line_magic("unload_ext", "dockmagic")
+
+
+@pytest.fixture
+def all_container_ids():
+    """Every container id on the engine, to check that an operation left nothing behind."""
+
+    def read() -> set[str]:
+        out = docker_cli("ps", "-aq", "--no-trunc").stdout.split()
+        return set(out)
+
+    return read
