@@ -54,8 +54,10 @@ def displayable(line: str) -> str:
 class StepProgress:
     """One build step as it runs: ``Step 2/3``, its instruction, state, time, layer and log."""
 
-    def __init__(self, number: int, total: int, instruction: str, log_path: str, tail_lines: int):
+    def __init__(self, number: int, total: int, instruction: str, log_path: str, tail_lines: int,
+                 stage: str = ""):
         self.number = number
+        self.stage = stage
         self.total = total
         self.instruction = instruction
         self.state = RUNNING
@@ -73,6 +75,13 @@ class StepProgress:
     @property
     def cached(self) -> bool:
         return self.state == CACHED
+
+    @property
+    def label(self) -> str:
+        """``Step 2/3``, or ``[2/2] Step 1/3`` for a stage of a Podman multi-stage build."""
+        total = f"/{self.total}" if self.total else ""
+        prefix = f"[{self.stage}] " if self.stage else ""
+        return f"{prefix}Step {self.number}{total}"
 
     @property
     def seconds(self) -> float:
@@ -131,6 +140,7 @@ class BuildProgress:
 
     def __init__(self, log_dir: str, tail_lines: int = 1000, engine: str = ""):
         self.log_dir = log_dir
+        os.makedirs(log_dir, exist_ok=True)
         self.tail_lines = tail_lines
         self.engine = engine
         self.state = BUILDING
@@ -203,7 +213,8 @@ class BuildProgress:
             if step is not None:
                 step.finish(DONE)
             path = os.path.join(self.log_dir, f"step-{len(self.steps) + 1:03d}.log")
-            self.steps.append(StepProgress(event.number, event.total, event.instruction, path, self.tail_lines))
+            self.steps.append(StepProgress(event.number, event.total, event.instruction, path,
+                                           self.tail_lines, event.stage))
         elif isinstance(event, StepUsedCache):
             if step is not None:
                 step.state = CACHED

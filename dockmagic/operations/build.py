@@ -38,6 +38,7 @@ class StepResult:
     instruction: str
     state: str
     seconds: float
+    label: str
     layer_id: str | None
     log_path: str
     line_count: int
@@ -61,7 +62,7 @@ class StepResult:
 
     @classmethod
     def from_progress(cls, step: StepProgress) -> "StepResult":
-        return cls(step.number, step.total, step.instruction, step.state, round(step.seconds, 3),
+        return cls(step.number, step.total, step.instruction, step.state, round(step.seconds, 3), step.label,
                    step.layer_id, step.log_path, step.line_count, list(step.tail))
 
 
@@ -251,7 +252,7 @@ def failure_message(result: BuildResult) -> str:
     last = step.tail(1)
     last_line = f" Last output: {last.strip()[:200]!r}." if last.strip() else ""
     reason = "" if result.exit_code is not None else f": {result.error}"
-    return f"Step {step.number}/{step.total} ({step.instruction}) failed{code}{reason}.{last_line}"
+    return f"{step.label} ({step.instruction}) failed{code}{reason}.{last_line}"
 
 
 def _post_build(engine: Engine, archive, params: dict):

@@ -26,9 +26,13 @@ from typing import Iterable, Iterator, Union
 
 @dataclass(frozen=True)
 class StepStarted:
+    """A step begins. ``stage`` is Podman's ``[2/3]`` prefix of a multi-stage build (its steps are
+    numbered per stage); Docker numbers steps across the whole build and gives no stage."""
+
     number: int
     total: int
     instruction: str
+    stage: str = ""
 
 
 @dataclass(frozen=True)
@@ -112,11 +116,11 @@ BuildEvent = Union[
     Progress, ImageBuilt, Tagged, Committed, BuildFailed, Unrecognized,
 ]
 
-_HEX = r"[0-9a-f]{12,64}"
+_HEX = r"[0-9a-f]{11,64}"  # Podman prints 11-character layer ids
 _CONTROL_LINES = (
     (re.compile(r"Step (\d+)/(\d+) : (.*)", re.DOTALL), lambda m: StepStarted(int(m[1]), int(m[2]), m[3].strip())),
-    (re.compile(r"STEP (\d+)(?:/(\d+))?: (.*)", re.DOTALL),
-     lambda m: StepStarted(int(m[1]), int(m[2] or 0), m[3].strip())),
+    (re.compile(r"(?:\[(\d+/\d+)\] )?STEP (\d+)(?:/(\d+))?: (.*)", re.DOTALL),
+     lambda m: StepStarted(int(m[2]), int(m[3] or 0), m[4].strip(), m[1] or "")),
     (re.compile(r" ---> Using cache"), lambda m: StepUsedCache()),
     (re.compile(rf"--> Using cache ({_HEX})"), lambda m: StepUsedCache(m[1][:12])),
     (re.compile(rf" ---> Running in ({_HEX})"), lambda m: StepContainer(m[1])),
@@ -125,7 +129,7 @@ _CONTROL_LINES = (
     (re.compile(r" ---> \[Warning\] (.*)", re.DOTALL), lambda m: BuildWarning(m[1].strip())),
     (re.compile(rf"Successfully built ({_HEX})"), lambda m: None),
     (re.compile(r"Successfully tagged (.+)"), lambda m: Tagged(m[1].strip())),
-    (re.compile(r"COMMIT ?(.*)"), lambda m: Committed(m[1].strip())),
+    (re.compile(r"(?:\[\d+/\d+\] )?COMMIT ?(.*)"), lambda m: Committed(m[1].strip())),
     (re.compile(r"[0-9a-f]{64}"), lambda m: ImageBuilt("sha256:" + m[0])),
 )
 

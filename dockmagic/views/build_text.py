@@ -110,7 +110,7 @@ def header_text(progress: BuildProgress) -> str:
 
 def _step_line(step) -> str:
     layer = step.layer_id or ""
-    return f"  Step {step.number}/{step.total}  {step.state:<9} {step.seconds:6.1f} s  {layer:<12}  {step.instruction}"
+    return f"  {step.label:<9} {step.state:<9} {step.seconds:6.1f} s  {layer:<12}  {step.instruction}"
 
 
 def failure_text(progress: BuildProgress, lines: int = 12) -> str:
@@ -118,7 +118,7 @@ def failure_text(progress: BuildProgress, lines: int = 12) -> str:
     if step is None:
         return f"Error: {progress.error}" if progress.error else ""
     code = f"exit code {progress.exit_code}" if progress.exit_code is not None else "failed"
-    out = [f"Failed at step {step.number}/{step.total}: {step.instruction} ({code})"]
+    out = [f"Failed at {step.label}: {step.instruction} ({code})"]
     if progress.exit_code is None and progress.error:
         out.append(f"Error: {progress.error}")
     tail = step.tail_text(lines)
@@ -162,7 +162,7 @@ def build_html(progress: BuildProgress | None) -> str:
                    f'<pre style="max-height:20em;overflow:auto;margin:0">{text}</pre></details>')
         rows.append(
             "<tr>"
-            f'<td style="white-space:nowrap">Step {step.number}/{step.total}</td>'
+            f'<td style="white-space:nowrap">{escape(step.label)}</td>'
             f'<td><code>{escape(step.instruction)}</code>{log}</td>'
             f'<td style="color:{step_colour};font-weight:600">{escape(step.state)}</td>'
             f'<td style="text-align:right">{step.seconds:.1f} s</td>'

@@ -141,6 +141,7 @@ def header_state(progress: BuildProgress) -> dict:
 def step_state(step) -> dict:
     return {
         "number": step.number,
+        "label": step.label,
         "total": step.total,
         "instruction": step.instruction,
         "state": step.state,

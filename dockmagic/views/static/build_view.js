@@ -174,7 +174,7 @@ function render({ model, el: root }) {
       r.row.dataset.state = step.state;
       r.row.dataset.step = String(step.number);
       r.caret.textContent = isOpen ? "▾" : "▸";
-      r.number.textContent = `Step ${step.number}/${step.total}`;
+      r.number.textContent = step.label || `Step ${step.number}/${step.total}`;
       r.instruction.textContent = step.instruction;
       r.instruction.title = step.instruction;
       r.state.textContent = step.state;

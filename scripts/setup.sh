@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Everything dockmagic needs on this machine, idempotent: a venv with the package and its test tools,
+# a running container engine, and the base images (see setup-engine.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv"
+  python3 -m venv .venv
+fi
+# Reinstall only when setup.cfg changed since the last install.
+stamp=.venv/.dockmagic-installed
+if [ ! -f "$stamp" ] || [ setup.cfg -nt "$stamp" ] || ! .venv/bin/python -c "import dockmagic" 2>/dev/null; then
+  echo "setup: installing dockmagic and its test tools into .venv"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e ".[test,bench]"
+  touch "$stamp"
+fi
+bash scripts/setup-engine.sh

@@ -1,0 +1,120 @@
+"""``%%dockerfile`` as a user types it: in terminal IPython (text progress) and its options and errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from IPython.core.error import UsageError
+
+from dockmagic import DockerBuildError, DockerfileError
+from dockmagic.errors import DockmagicError
+
+from .conftest import docker_cli
+
+
+@pytest.fixture
+def tag(unique_name):
+    name = unique_name("dmmagic")
+    yield name
+    docker_cli("rmi", "-f", name, check=False)
+
+
+def test_cell_builds_and_binds_the_result(ipython_shell, tag, capsys):
+    ipython_shell.run_cell_magic(
+        "dockerfile", f"-t {tag} -o built --label team=data --no-cache",
+        'FROM busybox\nRUN echo "step output"\nCMD ["echo", "hi"]\n')
+    printed = capsys.readouterr().out
+    # In a terminal the progress prints as the docker CLI prints it.
+    assert "Step 1/3 : FROM busybox" in printed
+    assert "Step 2/3 : RUN echo \"step output\"" in printed
+    assert " ---> Running in " in printed and "step output" in printed
+    assert "Successfully built " in printed
+    result = ipython_shell.user_ns["built"]
+    assert result.ok and result.tags and result.tags[0].startswith(tag)
+    labels = docker_cli("image", "inspect", "-f", "{{json .Config.Labels}}", tag).stdout
+    assert '"team":"data"' in labels
+
+
+def test_cached_rebuild_prints_using_cache(ipython_shell, tag, capsys):
+    cell = "FROM busybox\nRUN echo cached-step\n"
+    ipython_shell.run_cell_magic("dockerfile", f"-t {tag}", cell)
+    capsys.readouterr()
+    ipython_shell.run_cell_magic("dockerfile", f"-t {tag} -o again", cell)
+    printed = capsys.readouterr().out
+    assert " ---> Using cache" in printed
+    assert ipython_shell.user_ns["again"].cached_steps == 1
+
+
+def test_quiet_shows_only_the_summary(ipython_shell, tag, capsys):
+    ipython_shell.run_cell_magic("dockerfile", f"-t {tag} --quiet", "FROM busybox\nRUN echo quiet-step\n")
+    printed = capsys.readouterr().out
+    assert "Step 1/2 : FROM busybox" not in printed
+    assert printed.startswith("Build done")
+
+
+def test_failure_raises_short_error_after_showing_the_step(ipython_shell, capsys):
+    with pytest.raises(DockerBuildError) as caught:
+        ipython_shell.run_cell_magic("dockerfile", "-o failed", "FROM busybox\nRUN echo oh no; exit 4\n")
+    assert "Step 2/2 (RUN echo oh no; exit 4) failed with exit code 4" in str(caught.value)
+    assert "oh no" in capsys.readouterr().out
+    assert ipython_shell.user_ns["failed"].exit_code == 4
+    # IPython renders the error as one short line, not a traceback.
+    rendered = caught.value._render_traceback_()
+    assert len(rendered) == 1 and "DockerBuildError" in rendered[0]
+
+
+def test_bad_options_and_values_are_clear(ipython_shell):
+    with pytest.raises(UsageError):
+        ipython_shell.run_cell_magic("dockerfile", "--frobnicate", "FROM busybox\n")
+    with pytest.raises(DockmagicError, match="--build-arg 'NOEQUALS' is not KEY=VALUE"):
+        ipython_shell.run_cell_magic("dockerfile", "--build-arg NOEQUALS", "FROM busybox\n")
+    with pytest.raises(DockerfileError, match="Line 2: unknown instruction"):
+        ipython_shell.run_cell_magic("dockerfile", "", "FROM busybox\nINSTALL figlet\n")
+
+
+def test_help_is_the_docstring(ipython_shell):
+    doc = ipython_shell.find_cell_magic("dockerfile").__doc__
+    assert "--tag" in doc and "--context" in doc and "--no-cache" in doc and "Build the cell" in doc
+
+
+def test_unload_removes_the_magic(ipython_shell):
+    ipython_shell.run_line_magic("unload_ext", "dockmagic")
+    assert ipython_shell.find_cell_magic("dockerfile") is None
+    ipython_shell.run_line_magic("load_ext", "dockmagic")
+    assert ipython_shell.find_cell_magic("dockerfile") is not None
+
+
+def test_config_sets_the_default_network(ipython_shell, tag):
+    ipython_shell.run_line_magic("config", 'DockMagic.network = "host"')
+    try:
+        ipython_shell.run_cell_magic("dockerfile", f"-t {tag} -o net --no-cache",
+                                     "FROM busybox\nRUN ls /sys/class/net\n")
+        # With the host's network the step sees more than loopback.
+        interfaces = ipython_shell.user_ns["net"].steps[1].log.split()
+        assert len(interfaces) > 1
+    finally:
+        ipython_shell.run_line_magic("config", 'DockMagic.network = ""')
+
+
+def test_terminal_ipython_prints_plain_progress(tmp_path, unique_name):
+    tag = unique_name("dmterm")
+    script = tmp_path / "build.ipy"
+    script.write_text(textwrap.dedent(f"""\
+        %load_ext dockmagic
+        %%dockerfile -t {tag}
+        FROM busybox
+        RUN echo from-terminal-ipython
+        """))
+    try:
+        run = subprocess.run([sys.executable, "-m", "IPython", "--no-banner", "--colors=NoColor", str(script)],
+                             capture_output=True, text=True, timeout=120)
+    finally:
+        docker_cli("rmi", "-f", tag, check=False)
+    assert run.returncode == 0, run.stderr
+    assert "Step 1/2 : FROM busybox" in run.stdout
+    assert "from-terminal-ipython" in run.stdout
+    assert "Successfully built" in run.stdout
+    assert "application/vnd.jupyter.widget-view" not in run.stdout
