@@ -55,19 +55,24 @@ class LiveBuildView:
 
     def _on_change(self, progress: BuildProgress) -> None:
         if progress.finished:
+            self.close()
             self.flush()
             return
-        wait = self.interval - (time.monotonic() - self._last_flush)
-        if wait <= 0:
-            self.flush()
-        elif self._timer is None:
-            # A trailing flush, so that the last lines before a quiet spell are not held back.
-            self._timer = threading.Timer(wait, self._timed_flush)
-            self._timer.daemon = True
-            self._timer.start()
+        with self._lock:
+            if self._timer is not None:
+                return  # a flush is already due; it will carry this change too
+            wait = self.interval - (time.monotonic() - self._last_flush)
+            if wait > 0:
+                # A trailing flush, so that the last lines before a quiet spell are not held back.
+                self._timer = threading.Timer(wait, self._timed_flush)
+                self._timer.daemon = True
+                self._timer.start()
+                return
+        self.flush()
 
     def _timed_flush(self) -> None:
-        self._timer = None
+        with self._lock:
+            self._timer = None
         self.flush()
 
     def flush(self) -> None:
@@ -105,9 +110,10 @@ class LiveBuildView:
             self._last_flush = time.monotonic()
 
     def close(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         # The widget for live frontends, and a true text/HTML snapshot for everything else.
