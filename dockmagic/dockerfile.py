@@ -108,3 +108,64 @@ def base_images(instructions: list[Instruction]) -> list[BaseImage]:
         if alias:
             stages.add(alias.group(1).lower())
     return images
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something in a Dockerfile that fails or misleads a build, with the line it is on."""
+
+    line: int
+    rule: str
+    message: str
+
+
+_APT_INSTALL = re.compile(r"\bapt(?:-get)?\s+(?:-\S+\s+)*install\b")
+_APT_YES = re.compile(r"(?:^|\s)(?:-[a-zA-Z]*y[a-zA-Z]*|--yes|--assume-yes)(?=\s|$)")
+_APT_UPDATE_ONLY = re.compile(r"^\s*apt(?:-get)?\s+(?:-\S+\s+)*update(?:\s+-\S+)*\s*$")
+_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+
+
+def _commands(run_arguments: str) -> list[str]:
+    """The commands of a RUN line, split at && ; and ||, so each apt-get is judged on its own."""
+    return [part for part in re.split(r"&&|\|\||;", run_arguments) if part.strip()]
+
+
+def find_problems(text: str) -> tuple[list[Instruction], list[Problem]]:
+    """Parse ``text`` and list its problems, with no engine: unknown instructions, a missing FROM,
+    ``apt-get install`` without ``-y`` (it would wait for an answer no build can give), ``apt-get update``
+    alone in its RUN (its layer gets cached and goes stale), ``ADD`` of a URL (not cached by content,
+    no checksum: prefer RUN curl/wget with a check, or COPY)."""
+    if not text.strip():
+        return [], [Problem(1, "empty", "The Dockerfile is empty: start it with FROM.")]
+    instructions = parse_dockerfile(text)
+    problems = []
+    for instruction in instructions:
+        if instruction.keyword not in KNOWN_INSTRUCTIONS:
+            problems.append(Problem(instruction.line, "unknown-instruction",
+                                    f"unknown instruction {instruction.keyword}"))
+    first = next((i for i in instructions if i.keyword != "ARG"), None)
+    if first is None or first.keyword != "FROM":
+        problems.append(Problem(first.line if first else 1, "missing-from",
+                                "no FROM before the first instruction: a Dockerfile starts with FROM its base image"))
+    for instruction in instructions:
+        if instruction.keyword == "RUN":
+            for command in _commands(instruction.arguments):
+                if _APT_INSTALL.search(command) and not _APT_YES.search(command):
+                    problems.append(Problem(
+                        instruction.line, "apt-install-without-y",
+                        "apt-get install without -y: it asks for confirmation and a build cannot answer; "
+                        "write apt-get install -y"))
+            if _APT_UPDATE_ONLY.match(instruction.arguments):
+                problems.append(Problem(
+                    instruction.line, "apt-update-alone",
+                    "apt-get update alone in its RUN: that layer is cached and goes stale, so a later "
+                    "install may fetch outdated lists; write RUN apt-get update && apt-get install -y ..."))
+        if instruction.keyword == "ADD":
+            sources = [w for w in instruction.arguments.split() if not w.startswith("--")][:-1]
+            if any(_URL.match(source) for source in sources):
+                problems.append(Problem(
+                    instruction.line, "add-url",
+                    "ADD of a URL: downloaded at every build with no checksum and no cache by content; "
+                    "prefer RUN curl/wget with a checksum, or COPY a file from the context"))
+    problems.sort(key=lambda problem: problem.line)
+    return instructions, problems

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from IPython.core.magic import Magics, cell_magic, magics_class
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display
 
 from ..errors import BuildCancelled, DockerBuildError
-from ..operations.build import build, parse_key_values
+from ..dockerfile import find_problems
+from ..operations.build import BuildResult, build, parse_key_values
+from ..operations.replay import replay_build
+from ..views.dockerfile_check import DockerfileCheck
 from ..views.build_text import CliBuildPrinter
 from ..views.display import in_notebook_kernel
 
@@ -31,6 +34,10 @@ class BuildMagics(Magics):
     @argument("--label", action="append", default=[], metavar="K=V", help="Add a label to the image (repeatable).")
     @argument("-o", "--out", metavar="NAME", help="Bind the build's result object to NAME in the notebook.")
     @argument("--quiet", action="store_true", help="No live view: show only the final summary.")
+    @argument("--check", action="store_true", help="Do not build: list the steps and the problems of the "
+              "Dockerfile by line (works with no engine).")
+    @argument("--record", metavar="FILE", help="Also save the engine's raw build stream to FILE (JSON lines), "
+              "for %%docker_replay.")
     @cell_magic
     def dockerfile(self, line, cell):
         """Build the cell's Dockerfile, showing each step live.
@@ -53,12 +60,14 @@ class BuildMagics(Magics):
             CMD ["echo", "hi"]
         """
         args = parse_argstring(self.dockerfile, line)
+        if args.check:
+            return self._check(cell, args)
         build_args = parse_key_values(args.build_arg, "--build-arg")
         labels = parse_key_values(args.label, "--label")
         options = dict(
             tags=args.tag, context=args.context, build_args=build_args, labels=labels, target=args.target,
             no_cache=args.no_cache, pull=args.pull, network=args.network or self.settings.network or None,
-            log_dir=self.settings.log_dir or None,
+            log_dir=self.settings.log_dir or None, record=args.record,
         )
         live = not args.quiet and self.settings.live_view and in_notebook_kernel()
         handle = None
@@ -83,6 +92,41 @@ class BuildMagics(Magics):
             self._finish(view, handle, printer, error.result, args)
             raise
         self._finish(view, handle, printer, result, args)
+        return None
+
+    def _check(self, cell, args):
+        instructions, problems = find_problems(cell)
+        check = DockerfileCheck(instructions, problems)
+        if args.out:
+            self.shell.user_ns[args.out] = check
+        display(check)
+        return None
+
+    @magic_arguments()
+    @argument("file", help="A recording made with %%dockerfile --record FILE.")
+    @argument("-o", "--out", metavar="NAME", help="Bind the replayed build's result to NAME.")
+    @line_magic
+    def docker_replay(self, line):
+        """Show a recorded build in the same view as a live one, marked as a replay with the time it was
+        recorded. Needs no engine: this is how a notebook shows a real build where none is reachable.
+
+        Example::
+
+            %docker_replay recordings/figlet-build.jsonl
+        """
+        args = parse_argstring(self.docker_replay, line)
+        progress = replay_build(args.file, log_dir=self.settings.log_dir or None)
+        result = BuildResult.from_progress(progress)
+        if args.out:
+            self.shell.user_ns[args.out] = result
+        if self.settings.live_view and in_notebook_kernel():
+            from ..views.build_widget import LiveBuildView
+
+            view = LiveBuildView(progress)
+            view.flush()
+            display(view)
+        else:
+            display(result)
         return None
 
     def _finish(self, view, handle, printer, result, args):

@@ -55,13 +55,14 @@ class StepProgress:
     """One build step as it runs: ``Step 2/3``, its instruction, state, time, layer and log."""
 
     def __init__(self, number: int, total: int, instruction: str, log_path: str, tail_lines: int,
-                 stage: str = ""):
+                 stage: str = "", clock: Callable[[], float] = time.time):
+        self._clock = clock
         self.number = number
         self.stage = stage
         self.total = total
         self.instruction = instruction
         self.state = RUNNING
-        self.started_at = time.time()
+        self.started_at = clock()
         self.finished_at: float | None = None
         self.layer_id: str | None = None
         self.container_id: str | None = None
@@ -85,7 +86,7 @@ class StepProgress:
 
     @property
     def seconds(self) -> float:
-        end = self.finished_at if self.finished_at is not None else time.time()
+        end = self.finished_at if self.finished_at is not None else self._clock()
         return max(0.0, end - self.started_at)
 
     def add_output(self, text: str, stderr: bool) -> int:
@@ -116,7 +117,7 @@ class StepProgress:
         if self.state in (RUNNING,):
             self.state = state
         if self.finished_at is None:
-            self.finished_at = time.time()
+            self.finished_at = self._clock()
         self.close_log()
 
     def close_log(self) -> None:
@@ -138,13 +139,16 @@ class BuildProgress:
     Views subscribe with :meth:`subscribe`; each :meth:`apply` bumps ``version`` and calls them.
     """
 
-    def __init__(self, log_dir: str, tail_lines: int = 1000, engine: str = ""):
+    def __init__(self, log_dir: str, tail_lines: int = 1000, engine: str = "",
+                 clock: Callable[[], float] = time.time):
+        # The clock is the wall clock, except in a replay, where it is the recording's.
+        self.clock = clock
         self.log_dir = log_dir
         os.makedirs(log_dir, exist_ok=True)
         self.tail_lines = tail_lines
         self.engine = engine
         self.state = BUILDING
-        self.started_at = time.time()
+        self.started_at = clock()
         self.finished_at: float | None = None
         self.steps: list[StepProgress] = []
         self.image_id: str | None = None
@@ -176,7 +180,7 @@ class BuildProgress:
 
     @property
     def seconds(self) -> float:
-        end = self.finished_at if self.finished_at is not None else time.time()
+        end = self.finished_at if self.finished_at is not None else self.clock()
         return max(0.0, end - self.started_at)
 
     @property
@@ -214,7 +218,7 @@ class BuildProgress:
                 step.finish(DONE)
             path = os.path.join(self.log_dir, f"step-{len(self.steps) + 1:03d}.log")
             self.steps.append(StepProgress(event.number, event.total, event.instruction, path,
-                                           self.tail_lines, event.stage))
+                                           self.tail_lines, event.stage, self.clock))
         elif isinstance(event, StepUsedCache):
             if step is not None:
                 step.state = CACHED
@@ -265,7 +269,7 @@ class BuildProgress:
                 step.finish(state)
             step.close_log()
         self.state = state
-        self.finished_at = time.time()
+        self.finished_at = self.clock()
 
     def finish(self) -> None:
         """The stream ended: done, unless it failed (or never said what it built)."""

@@ -1,0 +1,64 @@
+"""``%%dockerfile --check``: each rule with a Dockerfile that triggers it and one that does not."""
+
+from __future__ import annotations
+
+import pytest
+
+from dockmagic.dockerfile import find_problems
+
+
+def rules(text: str) -> list[tuple[int, str]]:
+    return [(problem.line, problem.rule) for problem in find_problems(text)[1]]
+
+
+@pytest.mark.parametrize(
+    "triggers, passes, rule, line",
+    [
+        ("FROM debian\nRUN true\nINSTALL figlet\n", "FROM debian\nRUN true\n", "unknown-instruction", 3),
+        ("RUN echo hi\n", "ARG BASE=debian\nFROM $BASE\nRUN echo hi\n", "missing-from", 1),
+        ("FROM debian\nRUN apt-get update && apt-get install figlet\n",
+         "FROM debian\nRUN apt-get update && apt-get install -y figlet\n", "apt-install-without-y", 2),
+        ("FROM debian\nRUN apt-get update\nRUN apt-get install -y figlet\n",
+         "FROM debian\nRUN apt-get update && apt-get install -y figlet\n", "apt-update-alone", 2),
+        ("FROM busybox\nADD https://example.org/tool.tgz /opt/\n",
+         "FROM busybox\nADD tool.tgz /opt/\n", "add-url", 2),
+    ],
+)
+def test_rule(triggers, passes, rule, line):
+    assert (line, rule) in rules(triggers)
+    assert rule not in [r for _, r in rules(passes)]
+
+
+def test_yes_spellings_and_continuation_lines():
+    for install in ("apt-get install -y x", "apt-get -y install x", "apt-get install -qy x",
+                    "apt-get install --yes x", "apt-get install --assume-yes x", "apt install -y x"):
+        assert rules(f"FROM debian\nRUN {install}\n") == []
+    text = "FROM debian\nRUN apt-get update \\\n    && apt-get install \\\n       figlet\n"
+    assert rules(text) == [(2, "apt-install-without-y")]
+
+
+def test_clean_dockerfile_reports_its_steps(ipython_shell, capsys):
+    ipython_shell.run_cell_magic("dockerfile", "--check -o checked",
+                                 "FROM debian:bookworm\nRUN apt-get update && apt-get install -y figlet\nCMD [\"figlet\", \"hi\"]\n")
+    check = ipython_shell.user_ns["checked"]
+    assert check.ok
+    text = capsys.readouterr().out
+    assert "3 instructions, no problems found" in text
+    assert "line 2   RUN apt-get update && apt-get install -y figlet" in text
+
+
+def test_check_needs_no_engine(ipython_shell, monkeypatch, capsys):
+    monkeypatch.setenv("DOCKER_HOST", "unix:///tmp/dockmagic-no-engine.sock")
+    ipython_shell.run_cell_magic("dockerfile", "--check", "FROM debian\nRUN apt-get install figlet\nFOO bar\n")
+    text = capsys.readouterr().out
+    assert "2 problems" in text
+    assert "line 2: apt-get install without -y" in text
+    assert "line 3: unknown instruction FOO" in text
+
+
+def test_check_html_escapes_instructions():
+    from dockmagic.views.dockerfile_check import DockerfileCheck
+
+    instructions, problems = find_problems("FROM busybox\nRUN echo '<script>alert(1)</script>'\n")
+    html = DockerfileCheck(instructions, problems)._html()
+    assert "<script>" not in html and "&lt;script&gt;" in html

@@ -1,0 +1,49 @@
+"""Record a real build, replay it: the same steps, states and logs, marked as a replay."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import dockmagic
+from dockmagic.errors import DockmagicError
+from dockmagic.operations.replay import replay_build
+
+
+def test_record_then_replay_gives_the_same_build(tmp_path):
+    recording = tmp_path / "build.jsonl"
+    live = dockmagic.build("FROM busybox\nRUN echo recorded output && echo to stderr >&2\nRUN exit 5\n",
+                           record=str(recording), check=False, no_cache=True)
+    header = json.loads(recording.read_text().splitlines()[0])
+    assert header["kind"] == "build" and header["dockmagic_recording"] == 1 and header["recorded_at"]
+
+    replayed = replay_build(str(recording))
+    assert replayed.replay_of == header["recorded_at"]
+    assert [(s.label, s.instruction, s.state) for s in replayed.steps] == [
+        (s.label, s.instruction, s.state) for s in live.steps]
+    assert [list(s.tail) for s in replayed.steps] == [s._tail for s in live.steps]
+    assert replayed.exit_code == live.exit_code == 5
+    assert replayed.state == "failed"
+    # Step times come from the recording's clock, not from how fast it was read back.
+    assert replayed.seconds == pytest.approx(live.seconds, abs=0.5)
+    result = dockmagic.BuildResult.from_progress(replayed)
+    assert "replay of a build recorded" in str(result)
+
+
+def test_replay_magic_needs_no_engine(ipython_shell, tmp_path, monkeypatch, capsys):
+    recording = tmp_path / "ok.jsonl"
+    dockmagic.build("FROM busybox\nRUN echo replayed\n", record=str(recording), no_cache=True)
+    monkeypatch.setenv("DOCKER_HOST", "unix:///tmp/dockmagic-no-engine.sock")
+    ipython_shell.run_line_magic("docker_replay", f"{recording} -o again")
+    assert ipython_shell.user_ns["again"].ok
+    assert "replay of a build recorded" in capsys.readouterr().out
+
+
+def test_not_a_recording_is_a_clear_error(tmp_path):
+    bogus = tmp_path / "bogus.jsonl"
+    bogus.write_text('{"stream": "Step 1/1 : FROM busybox"}\n')
+    with pytest.raises(DockmagicError, match="not a dockmagic recording"):
+        replay_build(str(bogus))
+    with pytest.raises(DockmagicError, match="No recording at"):
+        replay_build(str(tmp_path / "missing.jsonl"))
