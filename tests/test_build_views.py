@@ -116,3 +116,15 @@ def test_mimebundle_has_widget_text_and_html(tmp_path):
     assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == view.widget.model_id
     assert bundle["text/plain"].startswith("Build done")
     assert "Step 3/3" in bundle["text/html"]
+
+
+def test_page_can_fetch_earlier_lines_from_the_log_file(tmp_path):
+    progress, view, _ = live_view(tmp_path)
+    messages = [{"stream": "Step 1/1 : RUN seq"}, {"stream": "\n"}]
+    messages += [{"stream": "".join(f"{n}\n" for n in range(i, i + 1000))} for i in range(0, 5000, 1000)]
+    feed(progress, messages)
+    replies = []
+    view.widget.send = replies.append
+    view._on_message(view.widget, {"type": "log_window", "step": 0, "end": 3000, "count": 1000}, [])
+    assert replies[0]["lines"][0] == ["2000", False] and replies[0]["lines"][-1] == ["2999", False]
+    assert len(replies[0]["lines"]) == 1000

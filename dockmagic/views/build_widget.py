@@ -51,6 +51,7 @@ class LiveBuildView:
         self._lock = threading.RLock()
         self._timer: threading.Timer | None = None
         progress.subscribe(self._on_change)
+        self.widget.on_msg(self._on_message)
         self.flush()
 
     def _on_change(self, progress: BuildProgress) -> None:
@@ -109,6 +110,19 @@ class LiveBuildView:
             self.flushes += 1
             self._last_flush = time.monotonic()
 
+    def _on_message(self, widget, content, buffers) -> None:
+        """The page asks for lines it does not hold: read them from the step's log file."""
+        if not isinstance(content, dict) or content.get("type") != "log_window":
+            return
+        try:
+            index, end, count = int(content["step"]), int(content["end"]), min(int(content["count"]), 5000)
+            step = self.progress.steps[index]
+        except (KeyError, ValueError, TypeError, IndexError):
+            return
+        lines = read_log_window(step.log_path, max(0, end - count), end)
+        widget.send({"type": "log_window", "step": index, "end": end,
+                     "lines": [[line, False] for line in lines]})
+
     def close(self) -> None:
         with self._lock:
             if self._timer is not None:
@@ -118,6 +132,19 @@ class LiveBuildView:
     def _repr_mimebundle_(self, include=None, exclude=None):
         # The widget for live frontends, and a true text/HTML snapshot for everything else.
         return widget_bundle(self.widget, build_summary_text(self.progress), build_html(self.progress))
+
+
+def read_log_window(path: str, start: int, end: int) -> list[str]:
+    """Lines ``start`` to ``end`` (0-based, end excluded) of a log file, as the views show lines."""
+    import itertools
+
+    from ..models.build import displayable
+
+    try:
+        with open(path, encoding="utf-8", errors="replace", newline="\n") as handle:
+            return [displayable(line.rstrip("\n")) for line in itertools.islice(handle, start, end)]
+    except OSError:
+        return []
 
 
 def header_state(progress: BuildProgress) -> dict:

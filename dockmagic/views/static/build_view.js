@@ -36,6 +36,10 @@ class StepLog {
     this.spacer = el("div", "dm-log-spacer");
     this.window = el("div", "dm-log-window");
     this.viewport.append(this.spacer, this.window);
+    this.noteText = el("span");
+    this.more = el("button", "dm-more", "show earlier lines");
+    this.more.type = "button";
+    this.note.append(this.noteText, this.more);
     this.root.append(this.note, this.viewport);
     this.viewport.addEventListener("scroll", () => {
       const bottom = this.viewport.scrollHeight - this.viewport.clientHeight;
@@ -43,12 +47,18 @@ class StepLog {
       this.draw();
     });
     this.logPath = "";
+    this.received = 0;    // lines of the step accounted for (held or dropped)
   }
 
-  append(lines, skipped) {
-    if (skipped) {
-      this.dropped += skipped;
-    }
+  append(lines, skipped, lineCount) {
+    // lineCount: how many lines the step had printed once these arrived. Lines already held are not
+    // added again, so the saved tail and the live deltas can arrive in either order.
+    if (lineCount === undefined) lineCount = this.received + (skipped || 0) + lines.length;
+    const fresh = lineCount - this.received;
+    if (fresh <= 0) return;
+    if (fresh < lines.length) lines = lines.slice(lines.length - fresh);
+    this.dropped += fresh - lines.length;
+    this.received = lineCount;
     for (const line of lines) this.lines.push(line);
     if (this.lines.length > MAX_LINES_KEPT) {
       const extra = this.lines.length - MAX_LINES_KEPT;
@@ -57,19 +67,41 @@ class StepLog {
     }
   }
 
+  prepend(lines) {
+    // Earlier lines fetched from the log file on request.
+    this.lines = lines.concat(this.lines);
+    this.dropped = Math.max(0, this.dropped - lines.length);
+    this.follow = false;
+  }
+
+  firstHeldLine() {
+    return this.received - this.lines.length;   // absolute index of the first line the page holds
+  }
+
   replace(lines, total) {
     this.lines = lines.slice();
     this.dropped = Math.max(0, total - lines.length);
+    this.received = total;
   }
 
   draw() {
-    if (!this.root.isConnected) return;
+    if (!this.root.isConnected || !this.viewport.clientHeight) {
+      // Not laid out yet (a widget is rendered before it is attached): draw once it is.
+      if (!this.pending && (this.attempts = (this.attempts || 0) + 1) < 600) {
+        this.pending = true;
+        requestAnimationFrame(() => { this.pending = false; this.draw(); });
+      }
+      return;
+    }
+    this.attempts = 0;
     const n = this.lines.length;
-    this.note.textContent = this.dropped
-      ? `${this.dropped.toLocaleString()} earlier lines are not shown here; the full log is in ${this.logPath || "the step's log file"}`
+    this.noteText.textContent = this.dropped
+      ? `${this.dropped.toLocaleString()} earlier lines are not shown here; the full log is in ${this.logPath || "the step's log file"} `
       : "";
     this.note.style.display = this.dropped ? "" : "none";
+    this.more.style.display = this.dropped ? "" : "none";
     this.spacer.style.height = n * LINE_HEIGHT + "px";
+    this.viewport.style.height = Math.min(LOG_HEIGHT, Math.max(1, n) * LINE_HEIGHT + 8) + "px";
     if (this.follow) this.viewport.scrollTop = this.viewport.scrollHeight;
     const first = Math.max(0, Math.floor(this.viewport.scrollTop / LINE_HEIGHT) - 5);
     const last = Math.min(n, first + Math.ceil(LOG_HEIGHT / LINE_HEIGHT) + 10);
@@ -104,9 +136,27 @@ function render({ model, el: root }) {
   let seenDelta = 0;
 
   function logFor(index) {
-    if (!logs.has(index)) logs.set(index, new StepLog());
+    if (!logs.has(index)) {
+      const log = new StepLog();
+      // The kernel reads earlier lines from the step's log file (it answers between cells).
+      log.more.addEventListener("click", (event) => {
+        event.stopPropagation();
+        log.more.disabled = true;
+        model.send({ type: "log_window", step: index, end: log.firstHeldLine(), count: 2000 });
+      });
+      logs.set(index, log);
+    }
     return logs.get(index);
   }
+
+  function onCustom(message) {
+    if (!message || message.type !== "log_window") return;
+    const log = logFor(message.step);
+    log.more.disabled = false;
+    if (message.end === log.firstHeldLine()) log.prepend(message.lines);
+    drawSteps();
+  }
+  model.on("msg:custom", onCustom);
 
   function kernelNow() {
     return Date.now() / 1000 + clockOffset;
@@ -188,7 +238,7 @@ function render({ model, el: root }) {
       if (isOpen) {
         if (!r.body.firstChild) r.body.appendChild(log.root);
         if (!log.lines.length && !log.dropped) {
-          log.note.textContent = step.line_count ? "" : "(no output)";
+          log.noteText.textContent = step.line_count ? "" : "(no output)";
           log.note.style.display = "";
         }
         log.draw();
@@ -203,7 +253,7 @@ function render({ model, el: root }) {
     if (!delta.entries || delta.seq === seenDelta) return;
     seenDelta = delta.seq;
     for (const entry of delta.entries) {
-      logFor(entry.step).append(entry.lines, entry.skipped);
+      logFor(entry.step).append(entry.lines, entry.skipped, entry.line_count);
     }
     drawSteps();
   }
@@ -216,7 +266,7 @@ function render({ model, el: root }) {
       const log = logFor(index);
       const total = steps[index] ? steps[index].line_count : lines.length;
       // Keep what the page streamed live when it holds more than the saved tail.
-      if (log.lines.length < lines.length) log.replace(lines, total);
+      if (log.received < total || log.lines.length < lines.length) log.replace(lines, total);
     }
     drawSteps();
   }
@@ -244,6 +294,7 @@ function render({ model, el: root }) {
     model.off("change:steps", drawSteps);
     model.off("change:log_delta", applyDelta);
     model.off("change:log_tails", applyTails);
+    model.off("msg:custom", onCustom);
   };
 }
 

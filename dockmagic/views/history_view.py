@@ -1,0 +1,174 @@
+"""Text and static-HTML forms of an image's history: ``docker history``'s table, plus each layer's files.
+
+The HTML uses ``<details>``/``<summary>``: each layer opens to the files it added, changed or deleted,
+with no script, so it works the same live, in a saved notebook and in an nbconvert export. File names and
+commands are untrusted: everything is escaped. A layer shows at most ``FILES_SHOWN`` of its files (in
+path order) and says how many more there are; the rest are in ``layer.files``.
+"""
+
+from __future__ import annotations
+
+import time
+
+from ..models.diff_tree import KIND_NAMES, KINDS
+from .display import escape
+
+FILES_SHOWN = 300          # per layer in the HTML
+TEXT_FILES_SHOWN = 10      # per layer in the text form
+CREATED_BY_WIDTH = 45      # as `docker history` truncates it
+KIND_COLOURS = {"A": "#15803d", "C": "#b45309", "D": "#b91c1c"}
+
+
+def cli_size(size: float) -> str:
+    """A size as the docker CLI prints it (go-units HumanSizeWithPrecision(size, 3)): 0B, 77B, 1.99MB."""
+    units = ("B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB")
+    value = float(size)
+    index = 0
+    while value >= 1000 and index < len(units) - 1:
+        value /= 1000
+        index += 1
+    return f"{value:.3g}{units[index]}"
+
+
+def human_duration(seconds: float) -> str:
+    """An age as the docker CLI prints it (go-units HumanDuration): "2 minutes", "About an hour"."""
+    whole = int(seconds)
+    if whole < 1:
+        return "Less than a second"
+    if whole == 1:
+        return "1 second"
+    if whole < 60:
+        return f"{whole} seconds"
+    minutes = int(seconds / 60)
+    if minutes == 1:
+        return "About a minute"
+    if minutes < 60:
+        return f"{minutes} minutes"
+    hours = int(seconds / 3600 + 0.5)
+    if hours == 1:
+        return "About an hour"
+    if hours < 48:
+        return f"{hours} hours"
+    if hours < 24 * 7 * 2:
+        return f"{hours // 24} days"
+    if hours < 24 * 30 * 2:
+        return f"{hours // 24 // 7} weeks"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24 // 30} months"
+    return f"{int(seconds / 3600) // 24 // 365} years"
+
+
+def age(created: int, now: float | None = None) -> str:
+    if not created:
+        return "N/A"
+    return human_duration((now or time.time()) - created) + " ago"
+
+
+def short_layer_id(layer_id: str) -> str:
+    return layer_id if layer_id.startswith("<") else layer_id.split(":")[-1][:12]
+
+
+def ellipsis(text: str, width: int) -> str:
+    text = text.replace("\t", " ")
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def counts_text(layer) -> str:
+    if layer.empty:
+        return ""
+    counts = layer.counts
+    return " ".join(f"{kind} {counts[kind]}" for kind in KINDS)
+
+
+def history_text(history) -> str:
+    """``docker history``'s table (truncated ids and commands, as the CLI prints it by default), with
+    WASTED and FILES columns, then a few files of each layer."""
+    header = ("IMAGE", "CREATED", "CREATED BY", "SIZE", "WASTED", "FILES", "COMMENT")
+    rows = [header] + [
+        (short_layer_id(layer.id), age(layer.created, history.now), ellipsis(layer.created_by, CREATED_BY_WIDTH),
+         cli_size(layer.size), cli_size(layer.wasted_bytes) if history.files_read else "?",
+         counts_text(layer), layer.comment.replace("\n", " "))
+        for layer in history.layers
+    ]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(header) - 1)]
+    lines = ["   ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "   " + row[-1]
+             for row in rows]
+    lines = [line.rstrip() for line in lines]
+    if history.files_read:
+        lines.append("")
+        lines.append(f"{cli_size(history.wasted_bytes)} wasted: bytes of files that a later layer "
+                     "overwrites or deletes.")
+        for number, layer in enumerate(history.layers):
+            if layer.empty or not layer.files:
+                continue
+            lines.append("")
+            lines.append(f"{short_layer_id(layer.id)} (layer {len(history.layers) - number}): "
+                         f"{ellipsis(layer.created_by, 60)}  [{counts_text(layer)}]")
+            files = sorted(layer.files, key=_path_of)
+            for change in files[:TEXT_FILES_SHOWN]:
+                size = f" ({cli_size(change.size)})" if change.size else ""
+                lines.append(f"  {change.kind} {change.path}{size}")
+            if len(files) > TEXT_FILES_SHOWN:
+                lines.append(f"  … {len(files) - TEXT_FILES_SHOWN:,} more (layer.files lists them all)")
+    return "\n".join(lines)
+
+
+def _path_of(change) -> str:
+    return change.path
+
+
+def _badge(kind: str) -> str:
+    return (f'<span title="{KIND_NAMES[kind]}" style="display:inline-block;width:1.4em;text-align:center;'
+            f'border-radius:3px;color:#fff;font-weight:600;background:{KIND_COLOURS[kind]}">{kind}</span>')
+
+
+def history_html(history) -> str:
+    """The layers as ``<details>`` rows that open to their files; no script needed."""
+    wasted = history.wasted_bytes
+    header = (
+        f"<div><b>docker history {escape(history.image)}</b> "
+        f'<span style="color:#6b7280">{escape(short_layer_id(history.image_id))}</span>: '
+        f"{len(history.layers)} layers, {escape(cli_size(history.size))}"
+        + (f' &middot; <span style="color:{KIND_COLOURS["D"] if wasted else "#6b7280"}">'
+           f"{escape(cli_size(wasted))} wasted</span> "
+           '<span style="color:#6b7280">(files a later layer overwrites or deletes)</span>'
+           if history.files_read else "")
+        + "</div>"
+    )
+    rows = [_layer_html(layer, number, history) for number, layer in enumerate(history.layers)]
+    return (f'<div class="dockmagic-history" style="font-size:13px">{header}'
+            f'<div style="margin-top:4px">{"".join(rows)}</div></div>')
+
+
+def _layer_html(layer, number: int, history) -> str:
+    cells = (
+        f'<code style="color:#6b7280">{escape(short_layer_id(layer.id))}</code> '
+        f'<span style="color:#6b7280">{escape(age(layer.created, history.now))}</span> '
+        f'<code title="{escape(layer.created_by)}">{escape(ellipsis(layer.created_by, 100))}</code> '
+        f"<b>{escape(cli_size(layer.size))}</b>"
+    )
+    if layer.wasted_bytes:
+        cells += f' <span style="color:{KIND_COLOURS["D"]}">{escape(cli_size(layer.wasted_bytes))} wasted</span>'
+    if layer.comment:
+        cells += f' <i style="color:#6b7280">{escape(layer.comment)}</i>'
+    row_style = "padding:2px 0;border-top:1px solid #eef0f3"
+    if layer.empty or not layer.files:
+        note = "" if not history.files_read else ' <span style="color:#9ca3af">(no file changes)</span>'
+        return f'<div style="{row_style};padding-left:1.1em">{cells}{note}</div>'
+    counts = layer.counts
+    summary_counts = " ".join(
+        f'<span style="color:{KIND_COLOURS[kind]}">{kind}&nbsp;{counts[kind]:,}</span>' for kind in KINDS)
+    files = sorted(layer.files, key=_path_of)
+    items = []
+    for change in files[:FILES_SHOWN]:
+        size = f' <span style="color:#6b7280">{escape(cli_size(change.size))}</span>' if change.size else ""
+        items.append(f"<li>{_badge(change.kind)} {escape(change.path)}{size}</li>")
+    if len(files) > FILES_SHOWN:
+        items.append(f'<li style="color:#6b7280">… {len(files) - FILES_SHOWN:,} more files '
+                     f"(history.layers[{number}].files lists them all)</li>")
+    return (
+        f'<details style="{row_style}"><summary style="cursor:pointer">{cells} {summary_counts} '
+        f'<span style="color:#6b7280">adds {escape(cli_size(layer.added_bytes))}</span></summary>'
+        f'<ul style="list-style:none;padding-left:1.5em;margin:2px 0;font-family:monospace;font-size:12px">'
+        f'{"".join(items)}</ul></details>'
+    )
