@@ -68,7 +68,8 @@ def _open(address: str, timeout: float) -> Engine:
     environment = dict(os.environ, DOCKER_HOST=address)
     kwargs = kwargs_from_env(environment=environment)
     client = docker.DockerClient(timeout=timeout, version="auto", **kwargs)
-    info = client.version()
+    # version="auto" already asked the engine for its version: reuse that answer.
+    info = client.api.version(api_version=False)
     # Builds, runs and diffs may take as long as they take: after the bounded connect, no read timeout.
     client.api.timeout = None
     components = info.get("Components") or []
@@ -85,18 +86,41 @@ def _open(address: str, timeout: float) -> Engine:
     )
 
 
+# Engines already connected, by address: a magic reuses its engine after a cheap ping.
+_connected: dict[tuple, Engine] = {}
+
+
+def _answers(engine: Engine, timeout: float) -> bool:
+    api = engine.api
+    try:
+        response = api._get(api._url("/_ping"), timeout=timeout)
+        return response.status_code == 200
+    except Exception:
+        return False
+
+
 def connect(docker_host: str | None = None, timeout: float = CONNECT_TIMEOUT_SECONDS) -> Engine:
     """Connect to the engine named by ``docker_host``, DOCKER_HOST, or the first local socket that answers.
 
     Raises :class:`EngineUnavailable` (within about ``timeout`` seconds per address) saying what was tried.
     """
+    candidates = _candidate_hosts(docker_host)
+    tls = tuple(os.environ.get(name, "") for name in ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"))
+    for address in candidates:
+        engine = _connected.get((address, tls))
+        if engine is not None:
+            if _answers(engine, timeout):
+                return engine
+            _connected.pop((address, tls), None)
     tried = []
-    for address in _candidate_hosts(docker_host):
+    for address in candidates:
         if address.startswith("unix://") and not os.path.exists(address[len("unix://"):]):
             tried.append(f"{address} (no such socket)")
             continue
         try:
-            return _open(address, timeout)
+            engine = _open(address, timeout)
+            _connected[(address, tls)] = engine
+            return engine
         except docker.errors.TLSParameterError as error:
             tried.append(f"{address} ({error})")
         except docker.errors.DockerException as error:

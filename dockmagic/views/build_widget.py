@@ -42,7 +42,8 @@ class LiveBuildView:
     def __init__(self, progress: BuildProgress, widget: BuildWidget | None = None,
                  interval: float = FLUSH_INTERVAL_SECONDS):
         self.progress = progress
-        self.widget = widget or BuildWidget()
+        # The initial state travels with the widget's creation: no separate message for it.
+        self.widget = widget or BuildWidget(header=header_state(progress), steps=[])
         self.interval = interval
         self.flushes = 0
         self._last_flush = 0.0
@@ -52,7 +53,7 @@ class LiveBuildView:
         self._timer: threading.Timer | None = None
         progress.subscribe(self._on_change)
         self.widget.on_msg(self._on_message)
-        self.flush()
+        self._last_flush = time.monotonic()
 
     def _on_change(self, progress: BuildProgress) -> None:
         if progress.finished:
@@ -95,7 +96,8 @@ class LiveBuildView:
                 self._sent_lines[index] = step.line_count
             widget = self.widget
             with widget.hold_sync():
-                if header != widget.header:
+                # sent_at changes at every flush; only a change of anything else is worth a message.
+                if {**header, "sent_at": None} != {**widget.header, "sent_at": None}:
                     widget.header = header
                 if steps != widget.steps:
                     widget.steps = steps
