@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import textwrap
 
 import pytest
 from IPython.core.error import UsageError
@@ -28,8 +27,9 @@ def test_cell_builds_and_binds_the_result(ipython_shell, tag, capsys):
         'FROM busybox\nRUN echo "step output"\nCMD ["echo", "hi"]\n')
     printed = capsys.readouterr().out
     # In a terminal the progress prints as the docker CLI prints it.
-    assert "Step 1/3 : FROM busybox" in printed
-    assert "Step 2/3 : RUN echo \"step output\"" in printed
+    # --label adds a LABEL step at the end, as `docker build --label` does.
+    assert "Step 1/4 : FROM busybox" in printed
+    assert "Step 2/4 : RUN echo \"step output\"" in printed
     assert " ---> Running in " in printed and "step output" in printed
     assert "Successfully built " in printed
     result = ipython_shell.user_ns["built"]
@@ -101,20 +101,14 @@ def test_config_sets_the_default_network(ipython_shell, tag):
 
 def test_terminal_ipython_prints_plain_progress(tmp_path, unique_name):
     tag = unique_name("dmterm")
-    script = tmp_path / "build.ipy"
-    script.write_text(textwrap.dedent(f"""\
-        %load_ext dockmagic
-        %%dockerfile -t {tag}
-        FROM busybox
-        RUN echo from-terminal-ipython
-        """))
+    cell = f"%%dockerfile -t {tag}\nFROM busybox\nRUN echo from-terminal-ipython\n"
     try:
-        run = subprocess.run([sys.executable, "-m", "IPython", "--no-banner", "--colors=NoColor", str(script)],
-                             capture_output=True, text=True, timeout=120)
+        run = subprocess.run([sys.executable, "-m", "IPython", "--no-banner", "--colors=NoColor",
+                              "--ext", "dockmagic", "-c", cell], capture_output=True, text=True, timeout=120)
     finally:
         docker_cli("rmi", "-f", tag, check=False)
     assert run.returncode == 0, run.stderr
     assert "Step 1/2 : FROM busybox" in run.stdout
     assert "from-terminal-ipython" in run.stdout
-    assert "Successfully built" in run.stdout
+    assert run.stdout.index("Successfully built") < run.stdout.index("Successfully tagged")
     assert "application/vnd.jupyter.widget-view" not in run.stdout

@@ -87,6 +87,13 @@ class ImageBuilt:
 
 
 @dataclass(frozen=True)
+class BuildSucceeded:
+    """The engine's "Successfully built <id>" line."""
+
+    short_id: str
+
+
+@dataclass(frozen=True)
 class Tagged:
     tag: str
 
@@ -113,7 +120,7 @@ class Unrecognized:
 
 BuildEvent = Union[
     StepStarted, StepUsedCache, StepContainer, ContainerRemoved, StepLayer, Output, BuildWarning,
-    Progress, ImageBuilt, Tagged, Committed, BuildFailed, Unrecognized,
+    Progress, ImageBuilt, BuildSucceeded, Tagged, Committed, BuildFailed, Unrecognized,
 ]
 
 _HEX = r"[0-9a-f]{11,64}"  # Podman prints 11-character layer ids
@@ -127,7 +134,7 @@ _CONTROL_LINES = (
     (re.compile(rf"Removing intermediate container ({_HEX})"), lambda m: ContainerRemoved(m[1])),
     (re.compile(rf" ?-?--> ({_HEX})"), lambda m: StepLayer(m[1][:12])),
     (re.compile(r" ---> \[Warning\] (.*)", re.DOTALL), lambda m: BuildWarning(m[1].strip())),
-    (re.compile(rf"Successfully built ({_HEX})"), lambda m: None),
+    (re.compile(rf"Successfully built ({_HEX})"), lambda m: BuildSucceeded(m[1])),
     (re.compile(r"Successfully tagged (.+)"), lambda m: Tagged(m[1].strip())),
     (re.compile(r"(?:\[\d+/\d+\] )?COMMIT ?(.*)"), lambda m: Committed(m[1].strip())),
     (re.compile(r"[0-9a-f]{64}"), lambda m: ImageBuilt("sha256:" + m[0])),
@@ -188,8 +195,7 @@ def parse_stream_text(text: str) -> list[BuildEvent]:
         for pattern, make in _CONTROL_LINES:
             match = pattern.fullmatch(line)
             if match:
-                event = make(match)
-                return [event] if event is not None else []
+                return [make(match)]
     return [Output(text)]
 
 

@@ -11,8 +11,8 @@ import sys
 from ..models.build import CANCELLED, DONE, FAILED, BuildProgress
 from ..parsing.build_stream import (
     BuildEvent,
+    BuildSucceeded,
     ContainerRemoved,
-    ImageBuilt,
     Output,
     StepContainer,
     StepLayer,
@@ -75,16 +75,16 @@ class CliBuildPrinter:
             self._line(f" ---> {event.layer_id[:12]}")
         elif isinstance(event, Output):
             self._write(f"\x1b[91m{event.text}\x1b[0m" if event.stderr else event.text)
-        elif isinstance(event, ImageBuilt):
-            self._built = event.image_id
+        elif isinstance(event, BuildSucceeded):
+            self._line(f"Successfully built {event.short_id}")
         elif isinstance(event, Tagged):
             self._line(f"Successfully tagged {event.tag}")
         if hasattr(self.stream, "flush"):
             self.stream.flush()
 
     def finish(self, progress: BuildProgress) -> None:
-        if progress.state == DONE and progress.image_id:
-            self._line(f"Successfully built {short_id(progress.image_id)}")
+        if self._line_open:
+            self._line("")
 
 
 def header_text(progress: BuildProgress) -> str:
