@@ -38,12 +38,6 @@ def human_size(size: int | None) -> str:
     return f"{size} B"
 
 
-def short_id(image_id: str | None) -> str:
-    if not image_id:
-        return ""
-    return image_id.split(":")[-1][:12]
-
-
 class CliBuildPrinter:
     """Prints build events as lines, the way ``docker build`` prints them (stderr in red)."""
 
