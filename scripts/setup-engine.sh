@@ -44,7 +44,19 @@ ensure_engine() {
   start_dockerd
 }
 
+# Bumped when the way the base images are made changes, so that old local copies are made again.
+BASE_VERSION=2
+
 have_image() { docker image inspect "$1" >/dev/null 2>&1; }
+
+made_here_before() {
+  # A local copy made by an older version of this script (pulled images are left alone).
+  local comment made
+  comment=$(docker image inspect -f '{{.Comment}}' "$1" 2>/dev/null || true)
+  case "$comment" in "made locally by dockmagic"*) ;; *) return 1 ;; esac
+  made=$(docker image inspect -f '{{index .Config.Labels "org.dockmagic.base-version"}}' "$1" 2>/dev/null || true)
+  [ "$made" != "$BASE_VERSION" ]
+}
 
 try_pull() {
   # A registry may be reachable elsewhere; here it is not, and the pull fails fast or within the timeout.
@@ -63,7 +75,7 @@ make_busybox() {
   printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n' > "$root/etc/passwd"
   printf 'root:x:0:\nnobody:x:65534:\n' > "$root/etc/group"
   chmod 1777 "$root/tmp"
-  tar -C "$root" -c . | docker import -c 'CMD ["sh"]' -m "made locally by dockmagic's setup (busybox-static)" - busybox:latest >/dev/null
+  tar -C "$root" -c . | docker import -c 'CMD ["sh"]' -c "LABEL org.dockmagic.base-version=$BASE_VERSION" -m "made locally by dockmagic's setup (busybox-static)" - busybox:latest >/dev/null
   rm -rf "$root"
 }
 
@@ -74,18 +86,28 @@ make_debian() {
   debootstrap --variant=minbase bookworm "$root" "$mirror" >/tmp/dockmagic-debootstrap.log 2>&1 \
     || die "debootstrap failed; see /tmp/dockmagic-debootstrap.log"
   # Trust the machine's CA bundle, as an image made behind a TLS-inspecting proxy would (pip over HTTPS).
-  mkdir -p "$root/etc/ssl/certs"
+  # It lives where no package rewrites it (installing ca-certificates regenerates /etc/ssl/certs), and
+  # update-ca-certificates adds it to the system bundle too.
+  local bundle=/usr/local/share/ca-certificates/machine-bundle.crt
+  mkdir -p "$root/etc/ssl/certs" "$root$(dirname $bundle)"
+  cp /etc/ssl/certs/ca-certificates.crt "$root$bundle"
   cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
   rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
   tar -C "$root" -c . | docker import \
     -c 'CMD ["bash"]' \
-    -c 'ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt PIP_CERT=/etc/ssl/certs/ca-certificates.crt REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt' \
+    -c "ENV SSL_CERT_FILE=$bundle PIP_CERT=$bundle REQUESTS_CA_BUNDLE=$bundle CURL_CA_BUNDLE=$bundle" \
+    -c "LABEL org.dockmagic.base-version=$BASE_VERSION" \
     -m "made locally by dockmagic's setup (debootstrap minbase bookworm)" - debian:bookworm >/dev/null
   rm -rf "$root"
 }
 
 ensure_image() {
   local name=$1 maker=$2
+  if have_image "$name" && made_here_before "$name"; then
+    say "$name was made by an older setup: making it again"
+    "$maker"
+    return 0
+  fi
   have_image "$name" && return 0
   if try_pull "$name"; then say "pulled $name"; return 0; fi
   is_debian_root || die "$name is missing and cannot be pulled; pull or build it on this engine, then run this again."
