@@ -339,19 +339,26 @@ def _explain_missing_base(progress: BuildProgress, instructions, engine: Engine)
 
 def _remove_leftovers(engine: Engine, progress: BuildProgress) -> None:
     """Remove intermediate containers the build left (an interrupt can stop the daemon before its own
-    clean-up), including one created just before the stream was closed."""
-    parents = {step.layer_id for step in progress.steps if step.layer_id}
+    clean-up), including one created just before the stream was closed and not yet announced.
+
+    Only this build's containers qualify: those it announced, and one made from the previous step's
+    layer, after the interrupted step began, running that step's own command."""
     leftovers = set(progress.containers)
-    try:
-        time.sleep(0.2)
-        for container in engine.api.containers(all=True):
-            created = container.get("Created", 0)
-            image = container.get("ImageID", "") or container.get("Image", "")
-            short = image.split(":")[-1][:12]
-            if created >= int(progress.started_at) - 1 and short in parents:
-                leftovers.add(container["Id"])
-    except docker.errors.DockerException:
-        pass
+    last = progress.steps[-1] if progress.steps else None
+    previous = progress.steps[-2] if len(progress.steps) > 1 else None
+    if last is not None and previous is not None and previous.layer_id:
+        command = last.instruction.split(None, 1)[1] if " " in last.instruction else ""
+        try:
+            time.sleep(0.2)
+            for container in engine.api.containers(all=True):
+                image = (container.get("ImageID") or container.get("Image") or "").split(":")[-1]
+                if not image.startswith(previous.layer_id) or container.get("Created", 0) < int(last.started_at) - 1:
+                    continue
+                config = engine.api.inspect_container(container["Id"]).get("Config") or {}
+                if command and command in " ".join(config.get("Cmd") or []):
+                    leftovers.add(container["Id"])
+        except docker.errors.DockerException:
+            pass
     for container_id in leftovers:
         try:
             engine.api.remove_container(container_id, force=True)
