@@ -14,8 +14,9 @@ def _magic_classes():
     # Imported here so that loading the package does not import IPython's magic machinery twice.
     from .build import BuildMagics
     from .containers import ContainerMagics
+    from .images import ImageMagics
 
-    return [BuildMagics, ContainerMagics]
+    return [BuildMagics, ContainerMagics, ImageMagics]
 
 
 def register(ipython):

@@ -74,7 +74,7 @@ def ellipsis(text: str, width: int) -> str:
 
 
 def counts_text(layer) -> str:
-    if layer.empty:
+    if layer.empty is not False:
         return ""
     counts = layer.counts
     return " ".join(f"{kind} {counts[kind]}" for kind in KINDS)
@@ -94,6 +94,8 @@ def history_text(history) -> str:
     lines = ["   ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "   " + row[-1]
              for row in rows]
     lines = [line.rstrip() for line in lines]
+    if history.files_note:
+        lines += ["", history.files_note]
     if history.files_read:
         lines.append("")
         lines.append(f"{cli_size(history.wasted_bytes)} wasted: bytes of files that a later layer "
@@ -102,14 +104,21 @@ def history_text(history) -> str:
             if layer.empty or not layer.files:
                 continue
             lines.append("")
-            lines.append(f"{short_layer_id(layer.id)} (layer {len(history.layers) - number}): "
-                         f"{ellipsis(layer.created_by, 60)}  [{counts_text(layer)}]")
-            files = sorted(layer.files, key=_path_of)
-            for change in files[:TEXT_FILES_SHOWN]:
-                size = f" ({cli_size(change.size)})" if change.size else ""
-                lines.append(f"  {change.kind} {change.path}{size}")
-            if len(files) > TEXT_FILES_SHOWN:
-                lines.append(f"  … {len(files) - TEXT_FILES_SHOWN:,} more (layer.files lists them all)")
+            lines.append(layer_text(layer, f"layer {len(history.layers) - number}"))
+    return "\n".join(lines)
+
+
+def layer_text(layer, where: str = "") -> str:
+    """A layer's line and its first files (in path order); ``layer.files`` has them all."""
+    label = f"{short_layer_id(layer.id)} ({where})" if where else short_layer_id(layer.id)
+    what = "files not read" if layer.empty is None else (counts_text(layer) or "no file changes")
+    lines = [f"{label}: {ellipsis(layer.created_by, 60)}  [{what}]"]
+    files = sorted(layer.files, key=_path_of)
+    for change in files[:TEXT_FILES_SHOWN]:
+        size = f" ({cli_size(change.size)})" if change.size else ""
+        lines.append(f"  {change.kind} {change.path}{size}")
+    if len(files) > TEXT_FILES_SHOWN:
+        lines.append(f"  … {len(files) - TEXT_FILES_SHOWN:,} more (layer.files lists them all)")
     return "\n".join(lines)
 
 
@@ -134,16 +143,19 @@ def history_html(history) -> str:
            '<span style="color:#6b7280">(files a later layer overwrites or deletes)</span>'
            if history.files_read else "")
         + "</div>"
+        + (f'<div style="color:#6b7280">{escape(history.files_note)}</div>' if history.files_note else "")
     )
-    rows = [_layer_html(layer, number, history) for number, layer in enumerate(history.layers)]
+    rows = [layer_html(layer, history.now, history.files_read, f"history.layers[{number}].files")
+            for number, layer in enumerate(history.layers)]
     return (f'<div class="dockmagic-history" style="font-size:13px">{header}'
             f'<div style="margin-top:4px">{"".join(rows)}</div></div>')
 
 
-def _layer_html(layer, number: int, history) -> str:
+def layer_html(layer, now: float | None = None, files_read: bool = True, files_name: str = "layer.files") -> str:
+    """A layer as a ``<details>`` row that opens to its files (a plain row when it has none)."""
     cells = (
         f'<code style="color:#6b7280">{escape(short_layer_id(layer.id))}</code> '
-        f'<span style="color:#6b7280">{escape(age(layer.created, history.now))}</span> '
+        f'<span style="color:#6b7280">{escape(age(layer.created, now))}</span> '
         f'<code title="{escape(layer.created_by)}">{escape(ellipsis(layer.created_by, 100))}</code> '
         f"<b>{escape(cli_size(layer.size))}</b>"
     )
@@ -153,7 +165,7 @@ def _layer_html(layer, number: int, history) -> str:
         cells += f' <i style="color:#6b7280">{escape(layer.comment)}</i>'
     row_style = "padding:2px 0;border-top:1px solid #eef0f3"
     if layer.empty or not layer.files:
-        note = "" if not history.files_read else ' <span style="color:#9ca3af">(no file changes)</span>'
+        note = "" if not files_read else ' <span style="color:#9ca3af">(no file changes)</span>'
         return f'<div style="{row_style};padding-left:1.1em">{cells}{note}</div>'
     counts = layer.counts
     summary_counts = " ".join(
@@ -165,7 +177,7 @@ def _layer_html(layer, number: int, history) -> str:
         items.append(f"<li>{_badge(change.kind)} {escape(change.path)}{size}</li>")
     if len(files) > FILES_SHOWN:
         items.append(f'<li style="color:#6b7280">… {len(files) - FILES_SHOWN:,} more files '
-                     f"(history.layers[{number}].files lists them all)</li>")
+                     f"({escape(files_name)} lists them all)</li>")
     return (
         f'<details style="{row_style}"><summary style="cursor:pointer">{cells} {summary_counts} '
         f'<span style="color:#6b7280">adds {escape(cli_size(layer.added_bytes))}</span></summary>'

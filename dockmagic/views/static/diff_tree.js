@@ -17,7 +17,10 @@ function humanSize(size) {
   let value = size;
   for (const unit of ["B", "kB", "MB", "GB", "TB"]) {
     if (value < 1000 || unit === "TB") {
-      return unit === "B" ? `${Math.round(value)} B` : `${value.toPrecision(3).replace(/\.?0+$/, "")} ${unit}`;
+      if (unit === "B") return `${Math.round(value)} B`;
+      let text = value.toPrecision(3);  // 1.99, 12.5, 100: three digits, trailing decimal zeros dropped
+      if (text.includes(".")) text = text.replace(/0+$/, "").replace(/\.$/, "");
+      return `${text} ${unit}`;
     }
     value /= 1000;
   }

@@ -1,0 +1,242 @@
+"""Committing a container's changes as a new image, as ``docker commit`` does.
+
+Everything the user typed is checked before anything is sent: the repository name (Docker's reference
+grammar, lowercase) and each ``-c`` change (one of the Dockerfile instructions ``docker commit -c``
+accepts, with well-formed arguments). A typo therefore commits nothing. The changes are counted (one
+diff request) just before committing, so that the result can say what the new layer holds.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import time
+from dataclasses import dataclass, field
+
+import docker
+
+from ..engine import Engine, connect
+from ..errors import DockmagicError
+from ..models.diff_tree import KIND_NAMES, KINDS
+from ..views.display import TextAndHtml, escape
+from .diff import change_counts, find_container
+from .names import check_image_reference
+
+# The Dockerfile instructions the engine applies on commit (what `docker commit -c` takes).
+COMMIT_INSTRUCTIONS = ("CMD", "ENTRYPOINT", "ENV", "EXPOSE", "LABEL", "USER", "WORKDIR", "VOLUME")
+
+_INSTRUCTION = re.compile(r"\s*([A-Za-z]+)(?:\s+(.*))?\s*$", re.DOTALL)
+_PORT = re.compile(r"([0-9]{1,5})(?:-([0-9]{1,5}))?(?:/(tcp|udp|sctp))?", re.IGNORECASE)
+
+
+class CommitChangeError(DockmagicError):
+    """A ``-c`` change is not an instruction ``docker commit`` can apply, or is malformed."""
+
+
+@dataclass
+class CommitResult(TextAndHtml):
+    """The image a commit made: ``image_id`` (full ``sha256:`` id), ``tags``, ``size`` (the whole image,
+    bytes), ``layer_size`` (the new layer, bytes) and ``counts`` (paths added, changed and deleted in it,
+    from the diff taken just before committing)."""
+
+    image_id: str
+    tags: list[str]
+    size: int
+    layer_size: int
+    counts: dict[str, int]
+    container: str
+    message: str = ""
+    author: str = ""
+    changes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    engine: str = ""
+
+    @property
+    def short_id(self) -> str:
+        return self.image_id.split(":")[-1][:12]
+
+    def _summary(self) -> str:
+        return ", ".join(f"{self.counts.get(kind, 0):,} {KIND_NAMES[kind]}" for kind in KINDS)
+
+    def _text(self) -> str:
+        from ..views.build_text import human_size
+
+        lines = [
+            f"Committed {self.container} as {', '.join(self.tags) or self.short_id}",
+            self.image_id,
+            f"new layer: {human_size(self.layer_size)} ({self._summary()}); image: {human_size(self.size)}",
+        ]
+        lines += [f"applied: {change}" for change in self.changes]
+        if self.message:
+            lines.append(f"message: {self.message}")
+        if self.author:
+            lines.append(f"author: {self.author}")
+        return "\n".join(lines)
+
+    def _html(self) -> str:
+        from ..views.build_text import human_size
+
+        counts = " ".join(
+            f'<span style="color:{colour}"><b>{kind}</b>&nbsp;{self.counts.get(kind, 0):,}&nbsp;'
+            f"{KIND_NAMES[kind]}</span>"
+            for kind, colour in (("A", "#15803d"), ("C", "#b45309"), ("D", "#b91c1c"))
+        )
+        rows = [
+            f"<div><b>Committed {escape(self.container)}</b> as "
+            f"<code>{escape(', '.join(self.tags) or self.short_id)}</code> "
+            f'<span style="color:#6b7280" title="{escape(self.image_id)}">{escape(self.short_id)}</span></div>',
+            f"<div>new layer: <b>{escape(human_size(self.layer_size))}</b> &middot; {counts} &middot; "
+            f"image: {escape(human_size(self.size))}</div>",
+        ]
+        rows += [f"<div>applied: <code>{escape(change)}</code></div>" for change in self.changes]
+        if self.message:
+            rows.append(f"<div>message: {escape(self.message)}</div>")
+        if self.author:
+            rows.append(f"<div>author: {escape(self.author)}</div>")
+        return '<div class="dockmagic-commit">' + "".join(rows) + "</div>"
+
+
+def commit(container: str, reference: str, message: str | None = None, author: str | None = None,
+           changes: list[str] | tuple[str, ...] = (), engine: Engine | None = None,
+           pause: bool = True) -> CommitResult:
+    """Commit ``container`` as ``reference`` (``repo[:tag]``, tag ``latest`` when omitted).
+
+    ``changes`` are Dockerfile instructions applied to the image's config, e.g. ``'CMD ["figlet"]'`` or
+    ``"ENV MODE=fast"``. Raises a DockmagicError before sending anything when the name or a change is
+    invalid, NotFound when there is no such container."""
+    repository, tag = split_reference(reference)
+    instructions = [check_change(change) for change in changes]
+    engine = engine or connect()
+    started = time.perf_counter()
+    found = find_container(engine, container)
+    counts = change_counts(engine, found.id)
+    try:
+        answer = engine.api.commit(
+            found.id, repository=repository, tag=tag, message=message or None, author=author or None,
+            changes=instructions or None, pause=pause,
+        )
+    except docker.errors.APIError as error:
+        raise DockmagicError(f"The engine refused to commit {found.name}: {error.explanation or error}") from None
+    image_id = answer["Id"]
+    image = engine.api.inspect_image(image_id)
+    history = engine.api.history(image_id)
+    return CommitResult(
+        image_id=image_id,
+        tags=[f"{repository}:{tag}"],
+        size=image.get("Size") or 0,
+        layer_size=history[0].get("Size", 0) if history else 0,
+        counts=counts,
+        container=found.name,
+        message=message or "",
+        author=author or "",
+        changes=instructions,
+        seconds=time.perf_counter() - started,
+        engine=engine.describe(),
+    )
+
+
+def split_reference(reference: str) -> tuple[str, str]:
+    """``repo[:tag]`` checked and split; the tag is ``latest`` when omitted. Digests cannot be committed."""
+    reference = (reference or "").strip()
+    if "@" in reference:
+        raise DockmagicError(
+            f"{reference!r} names a digest; a commit makes a new image, so give it a name and tag, "
+            "e.g. myimage:1.0.")
+    check_image_reference(reference, "repository name")
+    repository, tag = reference, "latest"
+    if ":" in reference.rsplit("/", 1)[-1]:
+        repository, tag = reference.rsplit(":", 1)
+    return repository, tag
+
+
+def check_change(change: str) -> str:
+    """One ``-c`` change, checked: an instruction ``docker commit`` applies, with well-formed arguments.
+    Returns it with the instruction in capitals (the form the engine documents)."""
+    match = _INSTRUCTION.match(change or "")
+    if not match:
+        raise CommitChangeError(
+            f"{change!r} is not a Dockerfile instruction. Write it as in a Dockerfile, e.g. "
+            "-c 'CMD [\"figlet\"]' or -c 'ENV MODE=fast'.")
+    instruction, arguments = match.group(1).upper(), (match.group(2) or "").strip()
+    if instruction not in COMMIT_INSTRUCTIONS:
+        raise CommitChangeError(
+            f"{instruction} cannot be applied on commit. docker commit -c takes "
+            f"{', '.join(COMMIT_INSTRUCTIONS)}.")
+    if not arguments:
+        raise CommitChangeError(f"{instruction} needs an argument, e.g. {_EXAMPLES[instruction]}.")
+    _CHECKS[instruction](instruction, arguments)
+    return f"{instruction} {arguments}"
+
+
+_EXAMPLES = {
+    "CMD": 'CMD ["figlet", "hi"]', "ENTRYPOINT": 'ENTRYPOINT ["figlet"]', "ENV": "ENV MODE=fast",
+    "EXPOSE": "EXPOSE 8080/tcp", "LABEL": 'LABEL team="data"', "USER": "USER app",
+    "WORKDIR": "WORKDIR /app", "VOLUME": 'VOLUME ["/data"]',
+}
+
+
+def _fail(instruction: str, arguments: str, why: str):
+    raise CommitChangeError(
+        f"{instruction} {arguments}: {why}. For example: {_EXAMPLES[instruction]}.")
+
+
+def _check_command(instruction: str, arguments: str) -> None:
+    # The exec form is JSON; anything else is the shell form, which the engine runs with /bin/sh -c.
+    if arguments.startswith("["):
+        _json_strings(instruction, arguments)
+
+
+def _json_strings(instruction: str, arguments: str) -> list[str]:
+    try:
+        value = json.loads(arguments)
+    except ValueError:
+        _fail(instruction, arguments, "the exec form must be a JSON array of strings (with double quotes)")
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        _fail(instruction, arguments, "the exec form must be a JSON array of strings")
+    return value
+
+
+def _words(instruction: str, arguments: str) -> list[str]:
+    try:
+        return shlex.split(arguments)
+    except ValueError as error:
+        _fail(instruction, arguments, f"cannot be read ({error})")
+
+
+def _check_pairs(instruction: str, arguments: str) -> None:
+    words = _words(instruction, arguments)
+    if instruction == "ENV" and "=" not in words[0]:
+        # The legacy form: ENV NAME value...
+        if len(words) < 2:
+            _fail(instruction, arguments, "needs NAME=value (or NAME value)")
+        return
+    for word in words:
+        key, equals, _ = word.partition("=")
+        if not equals or not key:
+            _fail(instruction, arguments, f"{word!r} is not NAME=value")
+
+
+def _check_ports(instruction: str, arguments: str) -> None:
+    for word in arguments.split():
+        match = _PORT.fullmatch(word)
+        if not match or not all(0 < int(port) <= 65535 for port in match.groups()[:2] if port):
+            _fail(instruction, arguments, f"{word!r} is not a port (1-65535, optionally /tcp, /udp or /sctp)")
+
+
+def _check_single(instruction: str, arguments: str) -> None:
+    if len(_words(instruction, arguments)) != 1:
+        _fail(instruction, arguments, "takes exactly one value")
+
+
+def _check_volume(instruction: str, arguments: str) -> None:
+    paths = _json_strings(instruction, arguments) if arguments.startswith("[") else arguments.split()
+    if not paths or not all(path.strip() for path in paths):
+        _fail(instruction, arguments, "needs at least one path")
+
+
+_CHECKS = {
+    "CMD": _check_command, "ENTRYPOINT": _check_command, "ENV": _check_pairs, "LABEL": _check_pairs,
+    "EXPOSE": _check_ports, "USER": _check_single, "WORKDIR": lambda instruction, arguments: None,
+    "VOLUME": _check_volume,
+}

@@ -1,0 +1,312 @@
+"""A container's filesystem changes against its image, as ``docker diff`` lists them.
+
+``container_diff()`` asks the engine once (``GET /containers/{id}/changes``) and keeps the changes in the
+engine's order, which is the order ``docker diff`` prints: the CLI prints the API's list as it comes,
+unsorted. (Docker 20.10 on overlay2 lists a directory before what is below it and a directory's deletions
+after its other changes, but the siblings of a directory in Go map order, which changes from call to
+call: ``docker diff`` itself is not stable from one call to the next.)
+
+With ``sizes=True`` it also measures each added or changed file, through the engine's archive API, which
+works the same on running and stopped containers (an exec would need a running container and a ``find``
+in the image):
+
+* the topmost added directories (everything below them is added too) are streamed once each as a tar,
+  of which only the headers are read: cost, the engine tarring what was added below them;
+* every other added or changed path (files, mostly) is ``stat``-ed with one ``HEAD`` request (~3 ms);
+* when that would be more than ``MAX_ARCHIVE_REQUESTS`` requests, the container is instead exported
+  once (``GET /containers/{id}/export``, headers read, contents skipped): cost, the engine tarring the
+  whole filesystem.
+
+Measured here (Docker 20.10, 2 cores) on 100,000 new empty files in one directory: the diff alone takes
+~1.9 s; with sizes ~4.4 s (one archive of the directory, which the engine takes ~2.6 s to write);
+measuring through one export instead takes ~3.2 s on top of the diff (a busybox container).
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import tarfile
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Iterable, Iterator, NamedTuple
+
+import docker
+
+from ..engine import Engine, connect
+from ..errors import DockmagicError, NotFound
+from ..models.diff_tree import KINDS, DiffTree
+
+# The API's numbers for the kinds of change (moby's archive.ChangeType).
+API_KINDS = {0: "C", 1: "A", 2: "D"}
+
+# Above this many paths to stat, one export of the whole filesystem is cheaper than a request each.
+MAX_ARCHIVE_REQUESTS = 256
+
+# Go's os.FileMode bits that make a path something other than a regular file (ModeType).
+_GO_MODE_NOT_REGULAR = (1 << 31) | (1 << 27) | (1 << 26) | (1 << 25) | (1 << 24) | (1 << 21) | (1 << 19)
+
+
+class Change(NamedTuple):
+    """One line of ``docker diff``: ``kind`` is "A" (added), "C" (changed) or "D" (deleted)."""
+
+    kind: str
+    path: str
+    size: int | None = None  # bytes, for an added or changed regular file measured with sizes=True
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.path}"
+
+
+@dataclass
+class ContainerDiff:
+    """The changes of a container against its image.
+
+    ``changes`` (each with ``.kind`` and ``.path``) are in the order ``docker diff`` prints them, and
+    ``str()`` of the diff is exactly what ``docker diff`` prints. ``added``, ``changed`` and ``deleted``
+    split them by kind; ``tree`` groups them by directory; ``sizes`` maps each measured added or changed
+    file to its bytes (None unless asked for).
+    """
+
+    container: str
+    container_id: str
+    image: str
+    changes: list[Change]
+    sizes: dict[str, int] | None = None
+    seconds: float = 0.0
+    engine: str = ""
+    size_method: str = field(default="", repr=False)
+
+    @cached_property
+    def added(self) -> list[Change]:
+        return [change for change in self.changes if change.kind == "A"]
+
+    @cached_property
+    def changed(self) -> list[Change]:
+        return [change for change in self.changes if change.kind == "C"]
+
+    @cached_property
+    def deleted(self) -> list[Change]:
+        return [change for change in self.changes if change.kind == "D"]
+
+    @cached_property
+    def tree(self) -> DiffTree:
+        return DiffTree(self.changes, self.sizes)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return dict(self.tree.counts)
+
+    def __len__(self) -> int:
+        return len(self.changes)
+
+    def _text(self) -> str:
+        # docker diff's format is "{{.Type}} {{.Path}}", one line per change.
+        return "\n".join([change[0] + " " + change[1] for change in self.changes])
+
+    def _html(self) -> str:
+        from ..views.diff_view import diff_html
+
+        return diff_html(self)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/plain": self._text(), "text/html": self._html()}
+
+    def __str__(self) -> str:
+        return self._text()
+
+
+def container_diff(container: str, engine: Engine | None = None, sizes: bool = False) -> ContainerDiff:
+    """The changes of ``container`` (name or id) against its image; NotFound if there is no such container.
+
+    With ``sizes=True``, also the bytes of each added or changed file (see the module's docstring for
+    what that costs)."""
+    engine = engine or connect()
+    started = time.perf_counter()
+    found = find_container(engine, container)
+    raw = engine.api.diff(found.id) or []
+    if sizes:
+        measured, method = change_sizes(engine, found.id, raw_changes(raw))
+        changes = [Change(API_KINDS[item["Kind"]], item["Path"], measured.get(item["Path"]))
+                   for item in raw]
+    else:
+        measured, method = None, ""
+        changes = [Change(API_KINDS[item["Kind"]], item["Path"]) for item in raw]
+    return ContainerDiff(
+        container=found.name, container_id=found.id, image=image_name(found), changes=changes,
+        sizes=measured, seconds=time.perf_counter() - started, engine=engine.describe(),
+        size_method=method,
+    )
+
+
+def raw_changes(raw: list[dict]) -> list[tuple[str, str]]:
+    return [(API_KINDS[item["Kind"]], item["Path"]) for item in raw]
+
+
+def change_counts(engine: Engine, container_id: str) -> dict[str, int]:
+    """How many paths were added, changed and deleted (one diff request, nothing kept)."""
+    counts = dict.fromkeys(KINDS, 0)
+    for item in engine.api.diff(container_id) or []:
+        counts[API_KINDS[item["Kind"]]] += 1
+    return counts
+
+
+def find_container(engine: Engine, container: str):
+    """The container named or identified by ``container``, or a clear NotFound."""
+    if not container or not container.strip():
+        raise DockmagicError("Name a container, e.g. %docker_diff play (see %docker_ps -a for the names).")
+    try:
+        return engine.client.containers.get(container)
+    except docker.errors.NotFound:
+        raise NotFound(
+            f"No container {container!r} on {engine.describe()}. "
+            "List the containers, running or stopped, with %docker_ps -a (or docker ps -a)."
+        ) from None
+    except docker.errors.APIError as error:
+        # An id or name the engine cannot parse ("Bad Name!") is still "no such container" to a user.
+        if error.status_code in (400, 404):
+            raise NotFound(f"No container {container!r} on {engine.describe()}: {error.explanation}") from None
+        raise
+
+
+def image_name(container) -> str:
+    config_image = (container.attrs.get("Config") or {}).get("Image") or ""
+    return config_image or (container.attrs.get("Image") or "")
+
+
+# -- sizes --------------------------------------------------------------------------------------------
+
+
+def change_sizes(engine: Engine, container_id: str, changes: list[tuple[str, str]],
+                 max_requests: int = MAX_ARCHIVE_REQUESTS) -> tuple[dict[str, int], str]:
+    """Bytes of each added or changed regular file among ``changes``, and how they were measured
+    ("archive": a request per topmost added directory or other path; "export": one export)."""
+    roots, directories = archive_roots(changes)
+    if len(roots) > max_requests:
+        wanted = {path for kind, path in changes if kind != "D"}
+        return _sizes_from_export(engine, container_id, wanted), "export"
+    sizes: dict[str, int] = {}
+    for path in roots:
+        if path in directories:
+            _sizes_from_archive(engine, container_id, path, sizes)
+        else:
+            stat = _stat(engine, container_id, path)
+            if stat is not None and not stat.get("mode", 0) & _GO_MODE_NOT_REGULAR:
+                sizes[path] = int(stat.get("size", 0))
+    return sizes, "archive"
+
+
+def archive_roots(changes: Iterable[tuple[str, str]]) -> tuple[list[str], set[str]]:
+    """The paths to measure: the topmost added paths (an added directory covers what is below it) and
+    the changed paths with nothing changed below them; and, of those, the ones known to be directories
+    (something below them changed)."""
+    kinds: dict[str, str] = {}
+    parents: set[str] = set()
+    for kind, path in changes:
+        kinds[path] = kind
+        parent = path.rpartition("/")[0]
+        while parent and parent not in parents:
+            parents.add(parent)
+            parent = parent.rpartition("/")[0]
+    roots = []
+    for path, kind in kinds.items():
+        if kind == "D":
+            continue
+        if kind == "C" and path in parents:
+            continue  # a directory: what changed below it is measured on its own
+        if kind == "A" and _has_added_ancestor(path, kinds):
+            continue
+        roots.append(path)
+    return roots, parents
+
+
+def _has_added_ancestor(path: str, kinds: dict[str, str]) -> bool:
+    parent = path.rpartition("/")[0]
+    while parent:
+        if kinds.get(parent) == "A":
+            return True
+        parent = parent.rpartition("/")[0]
+    return False
+
+
+def _stat(engine: Engine, container_id: str, path: str) -> dict | None:
+    # HEAD /containers/{id}/archive answers the stat of one path without sending its contents
+    # (docker-py has no method for it; get_archive would start streaming the file).
+    response = engine.api.head(engine.api._url("/containers/{0}/archive", container_id), params={"path": path})
+    if response.status_code == 404:
+        return None  # gone since the diff (a running container)
+    engine.api._raise_for_status(response)
+    header = response.headers.get("X-Docker-Container-Path-Stat")
+    return docker.utils.decode_json_header(header) if header else None
+
+
+def _sizes_from_archive(engine: Engine, container_id: str, directory: str, sizes: dict[str, int]) -> None:
+    try:
+        chunks, _ = engine.api.get_archive(container_id, directory)
+    except docker.errors.NotFound:
+        return
+    # The archive's member names start with the directory's own name: "d/", "d/1", ...
+    parent = directory.rpartition("/")[0]
+    for path, size in _regular_file_sizes(chunks):
+        sizes[parent + "/" + path] = size
+
+
+def _sizes_from_export(engine: Engine, container_id: str, wanted: set[str]) -> dict[str, int]:
+    sizes = {}
+    for path, size in _regular_file_sizes(engine.api.export(container_id)):
+        absolute = "/" + path
+        if absolute in wanted:
+            sizes[absolute] = size
+    return sizes
+
+
+def _regular_file_sizes(chunks: Iterator[bytes]) -> Iterator[tuple[str, int]]:
+    """(member path, bytes) of the regular files and hard links of a tar stream, reading headers only."""
+    seen: dict[str, int] = {}
+    with tarfile.open(fileobj=ChunkReader(chunks), mode="r|") as archive:
+        for member in archive:
+            name = member_path(member.name)
+            if member.isreg():
+                seen[name] = member.size
+                yield name, member.size
+            elif member.islnk():
+                # A hard link stores no bytes of its own: it is as big as the file it links to.
+                yield name, seen.get(member_path(member.linkname), 0)
+
+
+def member_path(name: str) -> str:
+    """A tar member's name as a path relative to the archive's root: no "./", no leading or trailing "/"."""
+    if name.startswith(("./", "/")) or name.endswith("/") or name == "." or "/./" in name:
+        name = posixpath.normpath(name).lstrip("/")
+    return "" if name == "." else name
+
+
+class ChunkReader(io.RawIOBase):
+    """A file object over an iterator of byte chunks (docker-py's streams), for tarfile's stream mode."""
+
+    def __init__(self, chunks: Iterator[bytes]):
+        self._chunks = iter(chunks)
+        self._buffer = memoryview(b"")
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target) -> int:
+        while self._position >= len(self._buffer):
+            try:
+                self._buffer = memoryview(next(self._chunks))
+            except StopIteration:
+                return 0
+            self._position = 0
+        count = min(len(target), len(self._buffer) - self._position)
+        target[:count] = self._buffer[self._position:self._position + count]
+        self._position += count
+        return count
+
+    def close(self) -> None:
+        close = getattr(self._chunks, "close", None)
+        if close is not None:
+            close()
+        super().close()

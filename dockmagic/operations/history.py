@@ -1,0 +1,402 @@
+"""An image's layers, newest first as ``docker history`` lists them, each with the files it holds.
+
+The layers and their metadata come from the history API (``GET /images/{id}/history``), in its order,
+which is the CLI's. The files come from ``docker save`` (``GET /images/{id}/get``), read as one tar
+stream: each layer's own tar is read header by header as it passes (file contents are skipped, never
+kept), and its entries are kept as (path, type, size). The save's manifest, which comes at the end of the
+stream, then says which tar is which layer.
+
+The layers are then applied oldest first to a tree of paths (metadata only), as the engine stacks them:
+an entry is "A" when the path did not exist below, "C" when it replaces something, and a whiteout
+(``.wh.NAME``) or an opaque directory (``.wh..wh..opq``) is "D" for what it hides. A file that a later
+layer overwrites or deletes still takes its bytes in its own layer: those bytes are that layer's
+``wasted_bytes``.
+
+Memory grows with the number of paths in the image (about 200 bytes each), not with their contents.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import posixpath
+import tarfile
+import time
+from dataclasses import dataclass, field
+from typing import Iterator, NamedTuple
+
+import docker
+
+from ..engine import Engine, connect
+from ..errors import DockmagicError, NotFound
+from ..models.diff_tree import KINDS
+from .diff import ChunkReader, member_path
+
+WHITEOUT = ".wh."
+OPAQUE = ".wh..wh..opq"
+# JSON files of a saved image (manifest, config, index) are small; larger non-tar files are skipped.
+MAX_METADATA_BYTES = 16 * 1024 * 1024
+
+
+class FileChange(NamedTuple):
+    """A path a layer adds ("A"), replaces ("C") or deletes ("D"); ``size`` in bytes for regular files."""
+
+    kind: str
+    path: str
+    size: int | None = None
+
+
+@dataclass
+class HistoryLayer:
+    """One line of ``docker history``: ``id`` (an image id, or "<missing>" for layers that are not
+    images of their own), ``created`` (Unix time), ``created_by``, ``size`` (bytes, as the CLI shows),
+    ``comment``, ``tags``; and, from the saved image, ``files`` (what it adds, changes and deletes),
+    ``added_bytes`` (bytes of the regular files in it) and ``wasted_bytes`` (bytes of its files that
+    later layers overwrite or delete). ``empty`` layers (ENV, CMD, ...) change no files (None when the
+    files were not read)."""
+
+    id: str
+    created: int
+    created_by: str
+    size: int
+    comment: str
+    tags: list[str]
+    empty: bool | None = None
+    files: list[FileChange] = field(default_factory=list, repr=False)
+    added_bytes: int = 0
+    wasted_bytes: int = 0
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(KINDS, 0)
+        for change in self.files:
+            counts[change.kind] += 1
+        return counts
+
+    @property
+    def added(self) -> list[FileChange]:
+        return [change for change in self.files if change.kind == "A"]
+
+    @property
+    def changed(self) -> list[FileChange]:
+        return [change for change in self.files if change.kind == "C"]
+
+    @property
+    def deleted(self) -> list[FileChange]:
+        return [change for change in self.files if change.kind == "D"]
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        from ..views.history_view import layer_html, layer_text
+
+        return {"text/plain": layer_text(self), "text/html": layer_html(self, files_read=self.empty is not None)}
+
+
+@dataclass
+class ImageHistory:
+    """The layers of an image, newest first (``layers[0]`` is the top), as ``docker history`` orders them."""
+
+    image: str
+    image_id: str
+    layers: list[HistoryLayer]
+    files_read: bool = True
+    files_note: str = ""  # why the files could not be read, when they could not
+    seconds: float = 0.0
+    engine: str = ""
+    now: float = field(default_factory=time.time, repr=False)
+
+    @property
+    def wasted_bytes(self) -> int:
+        return sum(layer.wasted_bytes for layer in self.layers)
+
+    @property
+    def size(self) -> int:
+        return sum(layer.size for layer in self.layers)
+
+    def _text(self) -> str:
+        from ..views.history_view import history_text
+
+        return history_text(self)
+
+    def _html(self) -> str:
+        from ..views.history_view import history_html
+
+        return history_html(self)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/plain": self._text(), "text/html": self._html()}
+
+    def __str__(self) -> str:
+        return self._text()
+
+
+def image_history(image: str, engine: Engine | None = None, files: bool = True) -> ImageHistory:
+    """The layers of ``image`` (name or id), newest first; with ``files``, what each adds, changes,
+    deletes and wastes (one ``docker save`` of the image, streamed). NotFound if there is no such image."""
+    engine = engine or connect()
+    started = time.perf_counter()
+    found = find_image(engine, image)
+    layers = [
+        HistoryLayer(
+            id=entry.get("Id") or "<missing>", created=int(entry.get("Created") or 0),
+            created_by=entry.get("CreatedBy") or "", size=int(entry.get("Size") or 0),
+            comment=entry.get("Comment") or "", tags=list(entry.get("Tags") or []),
+        )
+        for entry in engine.api.history(found.id)
+    ]
+    note = ""
+    if files:
+        try:
+            attach_files(layers, read_saved_image(engine.api.get_image(found.id)))
+        except (DockmagicError, tarfile.TarError) as error:
+            # A save format this reader does not know: the layers are still worth showing.
+            files, note = False, f"The files of the layers could not be read: {error}"
+            for layer in layers:
+                layer.empty, layer.files, layer.added_bytes, layer.wasted_bytes = None, [], 0, 0
+    return ImageHistory(
+        image=image, image_id=found.id, layers=layers, files_read=files, files_note=note,
+        seconds=time.perf_counter() - started, engine=engine.describe(),
+    )
+
+
+def find_image(engine: Engine, image: str):
+    if not image or not image.strip():
+        raise DockmagicError("Name an image, e.g. %docker_history busybox (docker images lists them).")
+    try:
+        return engine.client.images.get(image)
+    except docker.errors.NotFound:
+        raise NotFound(f"No image {image!r} on {engine.describe()}. List the images with docker images.") from None
+    except docker.errors.APIError as error:
+        if error.status_code == 400:
+            raise NotFound(f"No image {image!r} on {engine.describe()}: {error.explanation}") from None
+        raise
+
+
+# -- reading a saved image ----------------------------------------------------------------------------
+
+
+@dataclass
+class LayerContents:
+    """A layer's tar, headers only: entries as (absolute path, type, size) with type "d" (directory),
+    "f" (regular file), "l" (symlink), "h" (hard link) or "o" (other); whiteouts; opaque directories."""
+
+    entries: list[tuple[str, str, int]] = field(default_factory=list)
+    whiteouts: list[str] = field(default_factory=list)
+    opaque: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SavedImage:
+    layers: dict[str, LayerContents]   # by the name of the tar in the save (".../layer.tar", "blobs/...")
+    metadata: dict[str, bytes]         # small files: manifest.json, the config, index.json
+    links: dict[str, str]              # a layer tar saved as a link to an identical one
+
+    def layer(self, name: str) -> LayerContents:
+        for _ in range(8):  # follow links between identical layers, never in circles
+            if name in self.layers:
+                return self.layers[name]
+            if name not in self.links:
+                break
+            name = self.links[name]
+        raise DockmagicError(f"The saved image has no layer {name!r}; the engine's save format is unexpected.")
+
+    def json(self, name: str):
+        try:
+            return json.loads(self.metadata[name])
+        except (KeyError, ValueError):
+            raise DockmagicError(f"The saved image has no readable {name!r}.") from None
+
+
+def read_saved_image(chunks: Iterator[bytes]) -> SavedImage:
+    """Read ``docker save``'s stream once: the layer tars' headers and the small metadata files."""
+    saved = SavedImage(layers={}, metadata={}, links={})
+    with tarfile.open(fileobj=ChunkReader(chunks), mode="r|") as outer:
+        for member in outer:
+            name = member_path(member.name)
+            if member.issym() or member.islnk():
+                target = member.linkname if member.islnk() else posixpath.join(posixpath.dirname(name), member.linkname)
+                saved.links[name] = member_path(posixpath.normpath(target))
+                continue
+            if not member.isreg():
+                continue
+            stream = outer.extractfile(member)
+            head = stream.read(512)
+            if head[257:262] == b"ustar":
+                saved.layers[name] = read_layer(_Prefixed(head, stream), "r|")
+            elif head[:2] == b"\x1f\x8b":
+                saved.layers[name] = read_layer(_Prefixed(head, stream), "r|gz")
+            elif head and not head.strip(b"\0"):
+                saved.layers[name] = LayerContents()  # an empty layer: only the end-of-archive blocks
+            elif member.size <= MAX_METADATA_BYTES:
+                saved.metadata[name] = head + stream.read()
+    return saved
+
+
+def read_layer(stream, mode: str) -> LayerContents:
+    contents = LayerContents()
+    with tarfile.open(fileobj=stream, mode=mode) as layer:
+        for member in layer:
+            relative = member_path(member.name)
+            if not relative:
+                continue
+            path = "/" + relative
+            directory, _, base = path.rpartition("/")
+            if base.startswith(WHITEOUT):
+                if base == OPAQUE:
+                    contents.opaque.append(directory or "/")
+                elif not base.startswith(WHITEOUT + WHITEOUT):  # .wh..wh.plnk and such are bookkeeping
+                    contents.whiteouts.append((directory or "") + "/" + base[len(WHITEOUT):])
+                continue
+            if member.isdir():
+                contents.entries.append((path, "d", 0))
+            elif member.isreg():
+                contents.entries.append((path, "f", member.size))
+            elif member.issym():
+                contents.entries.append((path, "l", 0))
+            elif member.islnk():
+                contents.entries.append((path, "h", 0))
+            else:
+                contents.entries.append((path, "o", 0))
+    return contents
+
+
+class _Prefixed(io.RawIOBase):
+    """A stream whose first bytes were already read: gives them back, then the rest."""
+
+    def __init__(self, head: bytes, rest):
+        self._head = head
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target) -> int:
+        if self._head:
+            count = min(len(target), len(self._head))
+            target[:count] = self._head[:count]
+            self._head = self._head[count:]
+            return count
+        data = self._rest.read(len(target))
+        target[:len(data)] = data
+        return len(data)
+
+
+# -- stacking the layers ------------------------------------------------------------------------------
+
+
+def attach_files(layers: list[HistoryLayer], saved: SavedImage) -> None:
+    """Give each layer of ``layers`` (newest first, as the history API lists them) its files, added
+    bytes and wasted bytes, from the saved image."""
+    manifest = saved.json("manifest.json")
+    if not isinstance(manifest, list) or not manifest:
+        raise DockmagicError("The saved image's manifest.json lists no image.")
+    config = saved.json(member_path(manifest[0]["Config"]))
+    layer_names = [member_path(name) for name in manifest[0].get("Layers") or []]
+    config_history = config.get("history") or []
+    if len(config_history) != len(layers):
+        raise DockmagicError(
+            f"The image's config lists {len(config_history)} history entries but the engine's history "
+            f"has {len(layers)}; cannot tell which files belong to which layer.")
+    # The config's history is oldest first; its non-empty entries take the layers in order.
+    with_files = []
+    for position, entry in enumerate(config_history):
+        if not entry.get("empty_layer"):
+            with_files.append(layers[len(layers) - 1 - position])
+    if len(with_files) != len(layer_names):
+        raise DockmagicError(
+            f"The image has {len(layer_names)} layers but {len(with_files)} history entries with files.")
+    contents = [saved.layer(name) for name in layer_names]
+    stacked, wasted = stack_layers(contents)
+    for layer in layers:
+        layer.empty = True
+    for layer, (files, added_bytes), wasted_bytes in zip(with_files, stacked, wasted):
+        layer.empty = False
+        layer.files = files
+        layer.added_bytes = added_bytes
+        layer.wasted_bytes = wasted_bytes
+
+
+def stack_layers(contents: list[LayerContents]) -> tuple[list[tuple[list[FileChange], int]], list[int]]:
+    """Apply layers oldest first. For each: its changes and the bytes of its regular files; and for each,
+    the bytes of its files that later layers overwrite or delete."""
+    root: dict = {}
+    wasted = [0] * len(contents)
+    stacked = []
+    for index, layer in enumerate(contents):
+        files: list[FileChange] = []
+        # Whiteouts and opaque directories hide what the layers below hold, not this layer's own entries.
+        for directory in layer.opaque:
+            node = _lookup(root, directory)
+            if isinstance(node, dict):
+                for name in sorted(node):
+                    _hide(node.pop(name), wasted)
+                    files.append(FileChange("D", _join(directory, name)))
+        for path in layer.whiteouts:
+            directory, _, name = path.rpartition("/")
+            parent = _lookup(root, directory or "/")
+            if isinstance(parent, dict) and name in parent:
+                _hide(parent.pop(name), wasted)
+            files.append(FileChange("D", path))
+        added_bytes = 0
+        for path, kind, size in layer.entries:
+            directory, _, name = path.rpartition("/")
+            parent = _make_directory(root, directory, wasted)
+            existing = parent.get(name)
+            if kind == "d":
+                if isinstance(existing, dict):
+                    change = "C"
+                else:
+                    change = "A" if existing is None else "C"
+                    if existing is not None:
+                        _hide(existing, wasted)
+                    parent[name] = {}
+            else:
+                change = "A" if existing is None else "C"
+                if existing is not None:
+                    _hide(existing, wasted)
+                parent[name] = (index, size)
+                if kind == "f":
+                    added_bytes += size
+            files.append(FileChange(change, path, size if kind == "f" else None))
+        stacked.append((files, added_bytes))
+    return stacked, wasted
+
+
+def _join(directory: str, name: str) -> str:
+    return "/" + name if directory in ("", "/") else directory + "/" + name
+
+
+def _lookup(root: dict, path: str):
+    node = root
+    for part in path.strip("/").split("/"):
+        if not part:
+            continue
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _make_directory(root: dict, path: str, wasted: list[int]) -> dict:
+    node = root
+    for part in path.strip("/").split("/"):
+        if not part:
+            continue
+        child = node.get(part)
+        if not isinstance(child, dict):
+            if child is not None:
+                _hide(child, wasted)  # a file replaced by a directory
+            child = node[part] = {}
+        node = child
+    return node
+
+
+def _hide(node, wasted: list[int]) -> None:
+    """Count the bytes of a file, or of every file below a directory, as wasted in their own layers."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        else:
+            owner, size = item
+            wasted[owner] += size
