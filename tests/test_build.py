@@ -212,3 +212,13 @@ def test_interrupt_cancels_the_build_and_leaves_no_container(image_names, all_co
     assert seen["container"]
     assert all_container_ids() == before
     assert docker_cli("image", "inspect", tag, check=False).returncode != 0
+
+
+def test_docker_info_names_the_engine_or_says_why_none(ipython_shell, monkeypatch):
+    info = ipython_shell.run_line_magic("docker_info", "")
+    assert info.available and info.name == "Docker Engine" and info.version and info.address
+    assert str(info).startswith("Docker Engine ")
+    monkeypatch.setenv("DOCKER_HOST", "unix:///tmp/dockmagic-no-engine.sock")
+    missing = ipython_shell.run_line_magic("docker_info", "")
+    assert not missing.available
+    assert "unix:///tmp/dockmagic-no-engine.sock" in str(missing) and "No engine" in str(missing)

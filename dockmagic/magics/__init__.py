@@ -14,9 +14,10 @@ def _magic_classes():
     # Imported here so that loading the package does not import IPython's magic machinery twice.
     from .build import BuildMagics
     from .containers import ContainerMagics
+    from .engine import EngineMagics
     from .images import ImageMagics
 
-    return [BuildMagics, ContainerMagics, ImageMagics]
+    return [BuildMagics, ContainerMagics, ImageMagics, EngineMagics]
 
 
 def register(ipython):
