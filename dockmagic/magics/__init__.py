@@ -24,8 +24,16 @@ def register(ipython):
     settings = DockMagic.instance(parent=ipython) if not DockMagic.initialized() else DockMagic.instance()
     if settings not in ipython.configurables:
         ipython.configurables.append(settings)
+    from .recording import recording_wrapper
+
+    manager = ipython.magics_manager
     for magic_class in _magic_classes():
         ipython.register_magics(magic_class(shell=ipython, settings=settings))
+        # Each magic records its cell, or replays it with no engine, when %docker_recordings is on.
+        for kind, names in magic_class.magics.items():
+            for name in names:
+                function = manager.magics[kind][name]
+                manager.magics[kind][name] = recording_wrapper(ipython, settings, name, function)
 
 
 def unregister(ipython):

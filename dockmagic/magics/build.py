@@ -8,7 +8,7 @@ from IPython.display import display
 
 from ..errors import BuildCancelled, DockerBuildError
 from ..dockerfile import find_problems
-from ..operations.build import BuildResult, build, parse_key_values
+from ..operations.build import BuildResult, build, failure_message, parse_key_values
 from ..operations.replay import replay_build
 from ..views.dockerfile_check import DockerfileCheck
 from ..views.build_text import CliBuildPrinter
@@ -62,12 +62,14 @@ class BuildMagics(Magics):
         args = parse_argstring(self.dockerfile, line)
         if args.check:
             return self._check(cell, args)
+        if self.settings.replaying:
+            return self._replay_cell(args)
         build_args = parse_key_values(args.build_arg, "--build-arg")
         labels = parse_key_values(args.label, "--label")
         options = dict(
             tags=args.tag, context=args.context, build_args=build_args, labels=labels, target=args.target,
             no_cache=args.no_cache, pull=args.pull, network=args.network or self.settings.network or None,
-            log_dir=self.settings.log_dir or None, record=args.record,
+            log_dir=self.settings.log_dir or None, record=args.record or self._recording_path(),
         )
         live = not args.quiet and self.settings.live_view and in_notebook_kernel()
         handle = None
@@ -94,6 +96,34 @@ class BuildMagics(Magics):
         self._finish(view, handle, printer, result, args)
         return None
 
+    def _recording_path(self):
+        """Where %docker_recordings keeps this cell's build stream, when it is on."""
+        if self.settings.current_recording is None:
+            return None
+        recordings, key = self.settings.current_recording
+        return recordings.path(key, ".stream.jsonl")
+
+    def _replay_cell(self, args):
+        recordings, key, _ = self.settings.replaying
+        progress = replay_build(recordings.path(key, ".stream.jsonl"), log_dir=self.settings.log_dir or None)
+        result = BuildResult.from_progress(progress)
+        self._show_replay(progress, result, args.quiet)
+        if args.out:
+            self.shell.user_ns[args.out] = result
+        if not result.ok:
+            raise DockerBuildError(failure_message(result), result)
+        return None
+
+    def _show_replay(self, progress, result, quiet=False):
+        if self.settings.live_view and in_notebook_kernel() and not quiet:
+            from ..views.build_widget import LiveBuildView
+
+            view = LiveBuildView(progress)
+            view.flush()
+            display(view)
+        else:
+            display(result)
+
     def _check(self, cell, args):
         instructions, problems = find_problems(cell)
         check = DockerfileCheck(instructions, problems)
@@ -119,14 +149,7 @@ class BuildMagics(Magics):
         result = BuildResult.from_progress(progress)
         if args.out:
             self.shell.user_ns[args.out] = result
-        if self.settings.live_view and in_notebook_kernel():
-            from ..views.build_widget import LiveBuildView
-
-            view = LiveBuildView(progress)
-            view.flush()
-            display(view)
-        else:
-            display(result)
+        self._show_replay(progress, result)
         return None
 
     def _finish(self, view, handle, printer, result, args):

@@ -40,6 +40,28 @@ class DockMagic(SingletonConfigurable):
         help="Warn before sending a build context larger than this many bytes.",
     ).tag(config=True)
 
+    recordings = Unicode(
+        "",
+        help="Folder where each magic's cell is recorded (with an engine) or replayed from (without one). "
+        "Empty: off. %docker_recordings FOLDER sets it.",
+    ).tag(config=True)
+
+    # Set while a magic records or replays a cell (see magics/recording.py); not settings.
+    current_recording = None
+    replaying = None
+    _store = None
+
+    @property
+    def recordings_store(self):
+        """The recordings of the folder in ``recordings``, or None when recording is off."""
+        if not self.recordings:
+            return None
+        from .recording import CellRecordings
+
+        if self._store is None or self._store.folder != self.recordings:
+            self._store = CellRecordings(self.recordings)
+        return self._store
+
     def engine(self) -> Engine:
         """Connect to the configured engine (raises EngineUnavailable with what was tried)."""
         return connect(self.docker_host or None, timeout=self.connect_timeout)

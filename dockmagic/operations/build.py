@@ -388,6 +388,7 @@ class _Recorder:
 
     def __init__(self, path: str, dockerfile: str, engine: Engine):
         self.started = time.monotonic()
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         self.handle = open(path, "w", encoding="utf-8")
         header = {
             "dockmagic_recording": 1, "kind": "build", "engine": engine.describe(),

@@ -1,0 +1,77 @@
+"""%docker_recordings: the same cells run live with an engine (and are recorded) and replay without one."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dockmagic import DockerBuildError, EngineUnavailable
+from dockmagic.engine import _connected
+
+from .conftest import docker_cli
+
+
+@pytest.fixture
+def changed_container(unique_name):
+    name = unique_name("dmrec")
+    docker_cli("run", "--name", name, "busybox", "sh", "-c", "mkdir /lesson && echo hi > /lesson/note && rm /bin/vi")
+    yield name
+    docker_cli("rm", "-f", name, check=False)
+
+
+def no_engine(monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", "unix:///tmp/dockmagic-no-engine.sock")
+    _connected.clear()
+
+
+def test_cells_record_with_an_engine_and_replay_without(ipython_shell, tmp_path, monkeypatch, changed_container,
+                                                        capsys):
+    folder = tmp_path / "recordings"
+    shell = ipython_shell
+    cell = "FROM busybox\nRUN echo recorded build output\n"
+
+    def run_notebook():
+        shell.run_line_magic("docker_recordings", str(folder))
+        shell.run_cell_magic("dockerfile", "-o built", cell)
+        shell.run_cell_magic("dockerfile", "-o again", cell)  # the same cell twice: two recordings
+        diff = shell.run_line_magic("docker_diff", changed_container)
+        with pytest.raises(DockerBuildError):
+            shell.run_cell_magic("dockerfile", "-o broken", "FROM busybox\nRUN echo about to fail; exit 2\n")
+        return diff
+
+    live_diff = run_notebook()
+    live = capsys.readouterr().out
+    assert "cells run live on Docker Engine" in live and "recorded build output" in live
+    files = sorted(p.name for p in folder.iterdir())
+    assert len([f for f in files if f.startswith("dockerfile-") and f.endswith(".json")]) == 3
+    assert len([f for f in files if f.endswith(".stream.jsonl")]) == 3
+    diff_record = json.loads(next(folder.glob("docker-diff-*.json")).read_text())
+    assert ["A", "/lesson/note", None] in diff_record["diff"]["changes"]
+
+    no_engine(monkeypatch)
+    replayed_diff = run_notebook()
+    replay = capsys.readouterr().out
+    assert "no container engine is reachable" in replay and "replay" in replay.lower()
+    assert "recorded build output" in replay
+    assert shell.user_ns["built"].image_id == shell.user_ns["again"].image_id
+    assert shell.user_ns["again"].cached_steps == 1
+    assert shell.user_ns["broken"].exit_code == 2
+    assert str(replayed_diff) == str(live_diff)
+    assert replayed_diff.counts == live_diff.counts
+
+
+def test_without_a_recording_the_engine_error_says_so(ipython_shell, tmp_path, monkeypatch):
+    ipython_shell.run_line_magic("docker_recordings", str(tmp_path / "empty"))
+    no_engine(monkeypatch)
+    with pytest.raises(EngineUnavailable, match="no recording of this cell"):
+        ipython_shell.run_cell_magic("dockerfile", "", "FROM busybox\nRUN echo never recorded\n")
+
+
+def test_check_and_info_need_no_recording(ipython_shell, tmp_path, monkeypatch, capsys):
+    ipython_shell.run_line_magic("docker_recordings", str(tmp_path / "empty"))
+    no_engine(monkeypatch)
+    ipython_shell.run_cell_magic("dockerfile", "--check", "FROM busybox\nRUN true\n")
+    assert not ipython_shell.run_line_magic("docker_info", "").available
+    assert "no problems found" in capsys.readouterr().out
+    ipython_shell.run_line_magic("docker_recordings", "off")
