@@ -12,6 +12,7 @@ In a notebook::
 From plain Python: ``dockmagic.build(dockerfile_text, tags=["hello"])``.
 """
 
+from .engine import connect
 from .errors import (
     BuildCancelled,
     BuildContextError,
@@ -22,7 +23,6 @@ from .errors import (
     EngineUnavailable,
     NotFound,
 )
-from .engine import connect
 from .operations.build import BuildResult, build
 
 __version__ = "0.1.0"

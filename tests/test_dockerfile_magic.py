@@ -112,3 +112,9 @@ def test_terminal_ipython_prints_plain_progress(tmp_path, unique_name):
     assert "from-terminal-ipython" in run.stdout
     assert run.stdout.index("Successfully built") < run.stdout.index("Successfully tagged")
     assert "application/vnd.jupyter.widget-view" not in run.stdout
+
+
+def test_quoted_build_arg_keeps_its_spaces(ipython_shell, tag):
+    ipython_shell.run_cell_magic("dockerfile", f"-t {tag} --no-cache -o quoted --build-arg 'GREETING=hello there'",
+                                 "FROM busybox\nARG GREETING\nRUN echo \"[$GREETING]\"\n")
+    assert "[hello there]" in ipython_shell.user_ns["quoted"].steps[-1].log

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.display import display
 
-from ..errors import BuildCancelled, DockerBuildError
 from ..dockerfile import find_problems
+from ..errors import BuildCancelled, DockerBuildError
 from ..operations.build import BuildResult, build, failure_message, parse_key_values
 from ..operations.replay import replay_build
-from ..views.dockerfile_check import DockerfileCheck
 from ..views.build_text import CliBuildPrinter
 from ..views.display import in_notebook_kernel
+from ..views.dockerfile_check import DockerfileCheck
+from .arguments import parse_line
 
 
 @magics_class
@@ -59,7 +60,7 @@ class BuildMagics(Magics):
             RUN echo hello
             CMD ["echo", "hi"]
         """
-        args = parse_argstring(self.dockerfile, line)
+        args = parse_line(self.dockerfile, line)
         if args.check:
             return self._check(cell, args)
         if self.settings.replaying:
@@ -144,7 +145,7 @@ class BuildMagics(Magics):
 
             %docker_replay recordings/figlet-build.jsonl
         """
-        args = parse_argstring(self.docker_replay, line)
+        args = parse_line(self.docker_replay, line)
         progress = replay_build(args.file, log_dir=self.settings.log_dir or None)
         result = BuildResult.from_progress(progress)
         if args.out:

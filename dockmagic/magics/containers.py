@@ -7,7 +7,6 @@ Thin: parse the line, call an operation, show or return its result.
 from __future__ import annotations
 
 import argparse
-import shlex
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
@@ -18,15 +17,7 @@ from ..errors import BuildCancelled, DockerBuildError
 from ..operations import containers, session_dockerfile, shell
 from ..operations.names import check_image_reference
 from ..views.display import in_notebook_kernel
-
-
-def _parse(magic, line: str):
-    # Split like a POSIX shell, so quotes group words and are removed: -e 'A=b c', sh -c 'echo hi'.
-    try:
-        argv = shlex.split(line)
-    except ValueError as error:
-        raise UsageError(f"Cannot split the line into words ({error}): check its quotes.") from None
-    return magic.parser.parse_args(argv)
+from .arguments import parse_line
 
 
 def _check_out_name(name: str | None) -> None:
@@ -80,7 +71,7 @@ class ContainerMagics(Magics):
             %docker_run -e NAME=you busybox sh -c 'echo hello $NAME'
             %docker_run -o r busybox ls /nowhere
         """
-        args = _parse(self.docker_run, line)
+        args = parse_line(self.docker_run, line)
         _check_out_name(args.out)
         result = containers.run(
             args.image, args.command, name=args.name, environment=args.env, volumes=args.volume,
@@ -116,7 +107,7 @@ class ContainerMagics(Magics):
 
             %docker_start debian:bookworm --name play --network host
         """
-        args = _parse(self.docker_start, line)
+        args = parse_line(self.docker_start, line)
         return containers.start(args.image, name=args.name, network=self._network(args.network),
                                 environment=args.env, volumes=args.volume, engine=self.settings.engine())
 
@@ -140,7 +131,7 @@ class ContainerMagics(Magics):
             %%docker_shell play
             apt-get update && apt-get install -y figlet
         """
-        args = _parse(self.docker_shell, line)
+        args = parse_line(self.docker_shell, line)
         shell.run_cell(args.name, cell, engine=self.settings.engine())
         return None
 
@@ -153,7 +144,7 @@ class ContainerMagics(Magics):
     def docker_stop(self, line):
         """Stop a container (SIGTERM, then SIGKILL after -t seconds), as ``docker stop`` does. Returns it,
         now stopped; its files stay (see them with %docker_diff, remove it with %docker_rm)."""
-        args = _parse(self.docker_stop, line)
+        args = parse_line(self.docker_stop, line)
         return containers.stop(args.name, timeout=args.time, engine=self.settings.engine())
 
     @magic_arguments()
@@ -163,7 +154,7 @@ class ContainerMagics(Magics):
     def docker_rm(self, line):
         """Remove containers. All names are checked first: an unknown one, or a running one without -f,
         is an error and nothing is removed."""
-        args = _parse(self.docker_rm, line)
+        args = parse_line(self.docker_rm, line)
         return containers.remove(args.names, force=args.force, engine=self.settings.engine())
 
     @magic_arguments()
@@ -172,7 +163,7 @@ class ContainerMagics(Magics):
     def docker_ps(self, line):
         """List the running containers (-a: all), as ``docker ps`` does: a table in a notebook, columns
         in a terminal. The result's .rows and .records hold the data."""
-        args = _parse(self.docker_ps, line)
+        args = parse_line(self.docker_ps, line)
         return containers.list_containers(all=args.all, engine=self.settings.engine())
 
     @magic_arguments()
@@ -180,7 +171,7 @@ class ContainerMagics(Magics):
     def docker_images(self, line):
         """List the local images, as ``docker images`` does: a table in a notebook, columns in a
         terminal."""
-        _parse(self.docker_images, line)
+        parse_line(self.docker_images, line)
         return containers.list_images(engine=self.settings.engine())
 
     @magic_arguments()
@@ -190,7 +181,7 @@ class ContainerMagics(Magics):
     def docker_rmi(self, line):
         """Remove images. All are checked first: an unknown one is an error and nothing is removed.
         Prints what was untagged and deleted, as ``docker rmi`` does."""
-        args = _parse(self.docker_rmi, line)
+        args = parse_line(self.docker_rmi, line)
         return containers.remove_images(args.images, force=args.force, engine=self.settings.engine())
 
     @magic_arguments()
@@ -222,7 +213,7 @@ class ContainerMagics(Magics):
 
             %docker_dockerfile play --build figlet-rebuilt -o Dockerfile
         """
-        args = _parse(self.docker_dockerfile, line)
+        args = parse_line(self.docker_dockerfile, line)
         engine = self.settings.engine()
         if args.build:
             check_image_reference(args.build, what="tag")

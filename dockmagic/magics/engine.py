@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from IPython.core.magic import Magics, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.display import display
 
 from ..operations.info import engine_info
 from ..views.display import TextAndHtml, escape
+from .arguments import parse_line
 
 
 class RecordingsStatus(TextAndHtml):
@@ -49,7 +50,7 @@ class EngineMagics(Magics):
         The engine is chosen as docker-py chooses it (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH),
         or by ``%config DockMagic.docker_host``.
         """
-        parse_argstring(self.docker_info, line)
+        parse_line(self.docker_info, line)
         return engine_info(self.settings.docker_host or None, timeout=self.settings.connect_timeout)
 
     @magic_arguments()
@@ -69,7 +70,7 @@ class EngineMagics(Magics):
 
             %docker_recordings recordings/01-interactive-image
         """
-        args = parse_argstring(self.docker_recordings, line)
+        args = parse_line(self.docker_recordings, line)
         if args.folder == "off":
             self.settings.recordings = ""
             print("dockmagic: recording is off")

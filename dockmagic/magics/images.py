@@ -3,10 +3,8 @@ image, and what an image's layers hold."""
 
 from __future__ import annotations
 
-import shlex
 import weakref
 
-from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.display import display
@@ -15,15 +13,7 @@ from ..operations.commit import CommitResult, commit
 from ..operations.diff import ContainerDiff, container_diff
 from ..operations.history import ImageHistory, image_history
 from ..views.display import in_notebook_kernel
-
-
-def _parse(magic, line: str):
-    # Split like a POSIX shell, so that quotes group words and go away: -c 'CMD ["figlet"]', -m "a b".
-    try:
-        argv = shlex.split(line)
-    except ValueError as error:
-        raise UsageError(f"Cannot split the line into words ({error}): check its quotes.") from None
-    return magic.parser.parse_args(argv)
+from .arguments import parse_line
 
 
 @magics_class
@@ -62,7 +52,7 @@ class ImageMagics(Magics):
             d = %docker_diff play
             d.added[:5]
         """
-        args = _parse(self.docker_diff, line)
+        args = parse_line(self.docker_diff, line)
         result = container_diff(args.container, engine=self.settings.engine(), sizes=args.sizes)
         return self._show(result)
 
@@ -89,7 +79,7 @@ class ImageMagics(Magics):
 
             %docker_commit -m "with figlet" -c 'CMD ["figlet", "hello"]' play figlet:1.0
         """
-        args = _parse(self.docker_commit, line)
+        args = parse_line(self.docker_commit, line)
         result = commit(
             args.container, args.repository, message=args.message, author=args.author, changes=args.change,
             pause=not args.no_pause, engine=self.settings.engine(),
@@ -116,7 +106,7 @@ class ImageMagics(Magics):
             h = %docker_history figlet:1.0
             h.layers[0].files
         """
-        args = _parse(self.docker_history, line)
+        args = parse_line(self.docker_history, line)
         result = image_history(args.image, engine=self.settings.engine(), files=not args.no_files)
         return self._show(result)
 

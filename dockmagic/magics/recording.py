@@ -188,7 +188,7 @@ def recording_wrapper(shell, settings, name: str, function):
     ``%docker_recordings`` is on; otherwise it is called as it is."""
     import functools
 
-    from ..errors import DockmagicError, EngineUnavailable
+    from ..errors import EngineUnavailable
 
     @functools.wraps(function)
     def magic(*args):

@@ -18,10 +18,10 @@ from typing import Callable, Iterable, Iterator
 
 import docker
 
-from ..dockerfile import base_images, check_buildable
+from ..dockerfile import check_buildable
 from ..engine import Engine, connect
 from ..errors import BuildCancelled, DockerBuildError, DockerfileError, DockmagicError
-from ..models.build import CANCELLED, DONE, FAILED, BuildProgress, StepProgress
+from ..models.build import DONE, FAILED, BuildProgress, StepProgress
 from ..parsing.build_stream import BuildEvent, build_events
 from .context import make_context
 from .names import check_image_reference

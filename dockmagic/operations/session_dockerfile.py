@@ -32,7 +32,7 @@ import docker
 from ..engine import Engine, connect
 from ..errors import DockmagicError
 from ..views.display import TextAndHtml, escape
-from .containers import find_container, _remove_quietly
+from .containers import _remove_quietly, find_container
 from .names import check_image_reference
 from .shell import ShellSession, ShellState, find_session
 
