@@ -21,8 +21,36 @@ from nbconvert import HTMLExporter
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
+def remove_leftovers(notebook: nbformat.NotebookNode) -> None:
+    """Remove what an interrupted earlier run of the notebook left (its metadata names its containers and
+    images), so that the job can always run again. With no engine there is nothing to remove."""
+    import docker
+
+    from dockmagic.engine import connect
+    from dockmagic.errors import EngineUnavailable
+
+    leftovers = notebook.metadata.get("dockmagic", {}).get("leftovers", {})
+    try:
+        engine = connect()
+    except EngineUnavailable:
+        return
+    for name in leftovers.get("containers", []):
+        try:
+            engine.client.containers.get(name).remove(force=True)
+            print(f"  removed container {name} left by an earlier run")
+        except docker.errors.NotFound:
+            pass
+    for name in leftovers.get("images", []):
+        try:
+            engine.client.images.remove(name, force=True)
+            print(f"  removed image {name} left by an earlier run")
+        except docker.errors.ImageNotFound:
+            pass
+
+
 def execute(path: pathlib.Path, timeout: int = 900) -> nbformat.NotebookNode:
     notebook = nbformat.read(path, as_version=4)
+    remove_leftovers(notebook)
     client = NotebookClient(
         notebook, timeout=timeout, kernel_name="python3", store_widget_state=True,
         resources={"metadata": {"path": str(path.parent)}},
