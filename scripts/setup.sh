@@ -12,8 +12,12 @@ fi
 stamp=.venv/.dockmagic-installed
 if [ ! -f "$stamp" ] || [ setup.cfg -nt "$stamp" ] || ! .venv/bin/python -c "import dockmagic" 2>/dev/null; then
   echo "setup: installing dockmagic and its test tools into .venv"
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[test,bench]"
+  log=.venv/pip-install.log
+  if ! { .venv/bin/python -m pip install -q --upgrade pip && .venv/bin/python -m pip install -q -e ".[test,bench]"; } >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "setup: installing the package failed (see above)" >&2
+    exit 1
+  fi
   touch "$stamp"
 fi
 bash scripts/setup-engine.sh

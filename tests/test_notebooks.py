@@ -1,0 +1,108 @@
+"""The notebooks: they run top to bottom against the real engine, the committed outputs are what a fresh
+run produces in kind, and with no engine they run to the end on their recordings."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+pytestmark = pytest.mark.slow
+
+
+def run_notebooks(out: pathlib.Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / "run_notebooks.py"), "--out", str(out)],
+                          capture_output=True, text=True, env=env, timeout=1800)
+
+
+def code_cells(notebook):
+    return [cell for cell in notebook.cells if cell.cell_type == "code"]
+
+
+_STEP_LINE = re.compile(r"^\s+((?:\[\d+/\d+\] )?Step \d+/\d+)\s+(\w+)\s+[\d.]+ s\s+\S*\s+(.*)$")
+
+
+def kind_of(cell) -> list:
+    """What a cell showed, without what changes from run to run (ids, times, sizes, dates)."""
+    kinds = []
+    for output in cell.get("outputs", []):
+        kind = output["output_type"]
+        if kind == "error":
+            kinds.append(("error", output["ename"]))
+            continue
+        if kind == "stream":
+            kinds.append(("stream", output["name"]))
+            continue
+        data = output.get("data", {})
+        text = data.get("text/plain", "")
+        steps = [m.groups() for m in map(_STEP_LINE.match, text.splitlines()) if m]
+        if steps:
+            kinds.append(("build", tuple(steps)))
+        elif "application/vnd.jupyter.widget-view+json" in data:
+            kinds.append(("widget", text.splitlines()[0].split(":")[0] if text else ""))
+        else:
+            kinds.append(("display", text.splitlines()[0][:20] if text else ""))
+    return kinds
+
+
+@pytest.fixture(scope="module")
+def fresh_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("notebooks")
+    run = run_notebooks(out)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    return out
+
+
+def test_every_notebook_runs_and_writes_html(fresh_run):
+    for path in NOTEBOOKS:
+        assert (fresh_run / path.name).exists()
+        html = (fresh_run / path.with_suffix(".html").name).read_text()
+        assert "<html" in html and "dockmagic" in html
+
+
+def test_committed_outputs_match_a_fresh_run_in_kind(fresh_run):
+    for path in NOTEBOOKS:
+        committed = nbformat.read(path, as_version=4)
+        fresh = nbformat.read(fresh_run / path.name, as_version=4)
+        assert code_cells(committed), f"{path.name} has no code"
+        for number, (old, new) in enumerate(zip(code_cells(committed), code_cells(fresh)), 1):
+            assert old.source == new.source, f"{path.name} cell {number} changed since its outputs were committed"
+            assert kind_of(old) == kind_of(new), (
+                f"{path.name} code cell {number}: the committed outputs are stale; run "
+                "`python scripts/run_notebooks.py --update` and commit the result")
+        assert "application/vnd.jupyter.widget-state+json" in committed.metadata.get("widgets", {}), path.name
+
+
+def test_the_lesson_notebooks_show_what_they_teach(fresh_run):
+    lesson = (fresh_run / "01-interactive-image.ipynb").read_text()
+    assert "A /usr/share/figlet" in lesson or "/usr/share/figlet" in lesson
+    assert "|  _ \\" in lesson or "___(_)" in lesson  # figlet's banner
+    builds = (fresh_run / "02-dockerfile-builds.ipynb").read_text()
+    assert "cached" in builds and "exit code 2" in builds or "exit code 1" in builds
+
+
+def test_with_no_engine_they_run_to_the_end_on_their_recordings(tmp_path):
+    env = dict(os.environ, DOCKER_HOST="unix:///tmp/dockmagic-no-engine.sock")
+    work = tmp_path / "notebooks"
+    shutil.copytree(ROOT / "notebooks", work)
+    out = tmp_path / "out"
+    out.mkdir()
+    # The committed recordings are what the notebooks replay.
+    shutil.copytree(work / "recordings", out / "recordings")
+    run = subprocess.run([sys.executable, str(ROOT / "scripts" / "run_notebooks.py"), "--out", str(out),
+                          "--keep-recordings", *[str(p) for p in sorted(work.glob("*.ipynb"))]],
+                         capture_output=True, text=True, env=env, timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    for path in NOTEBOOKS:
+        executed = (out / path.name).read_text()
+        assert "no container engine is reachable" in executed
+        assert "Replay" in executed or "[replay]" in executed
