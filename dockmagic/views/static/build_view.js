@@ -116,6 +116,19 @@ class StepLog {
   }
 }
 
+// What a person did with a build's view (open rows) and the log lines it streamed, by build. The view is
+// drawn again when the cell's output is updated at the end of the build; this keeps both across that.
+const SESSIONS = new Map();
+const MAX_SESSIONS = 30;
+
+function sessionFor(key) {
+  if (!SESSIONS.has(key)) {
+    if (SESSIONS.size >= MAX_SESSIONS) SESSIONS.delete(SESSIONS.keys().next().value);
+    SESSIONS.set(key, { logs: new Map(), opened: new Set(), seenDelta: 0 });
+  }
+  return SESSIONS.get(key);
+}
+
 function render({ model, el: root }) {
   const container = el("div", "dockmagic-build");
   const header = el("div", "dm-header");
@@ -129,11 +142,11 @@ function render({ model, el: root }) {
   container.append(header, result, failure, table, engine);
   root.appendChild(container);
 
-  const logs = new Map();       // step index -> StepLog
-  const rows = new Map();       // step index -> {row, cells...}
-  const opened = new Set();     // step indexes the user (or a failure) opened
-  let clockOffset = 0;          // kernel clock minus page clock, seconds
-  let seenDelta = 0;
+  const session = sessionFor((model.get("header") || {}).log_dir || "");
+  const logs = session.logs;       // step index -> StepLog
+  const opened = session.opened;   // step indexes the user (or a failure) opened
+  const rows = new Map();          // step index -> {row, cells...}
+  let clockOffset = 0;             // kernel clock minus page clock, seconds
 
   function logFor(index) {
     if (!logs.has(index)) {
@@ -250,8 +263,8 @@ function render({ model, el: root }) {
 
   function applyDelta() {
     const delta = model.get("log_delta") || {};
-    if (!delta.entries || delta.seq === seenDelta) return;
-    seenDelta = delta.seq;
+    if (!delta.entries || delta.seq <= session.seenDelta) return;
+    session.seenDelta = delta.seq;
     for (const entry of delta.entries) {
       logFor(entry.step).append(entry.lines, entry.skipped, entry.line_count);
     }
