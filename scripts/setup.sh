@@ -20,4 +20,13 @@ if [ ! -f "$stamp" ] || [ setup.cfg -nt "$stamp" ] || ! .venv/bin/python -c "imp
   fi
   touch "$stamp"
 fi
+# The browser tests drive Debian's Chromium (Playwright uses it; it downloads no browser of its own).
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing chromium from Debian's packages (for the browser tests)"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >/dev/null
+  else
+    echo "setup: /usr/bin/chromium is missing; the browser tests need it (apt-get install chromium)" >&2
+  fi
+fi
 bash scripts/setup-engine.sh

@@ -46,6 +46,10 @@ class JupyterServer:
         tracker = self.root / ".lab-settings" / "@jupyterlab" / "notebook-extension"
         tracker.mkdir(parents=True)
         (tracker / "tracker.jupyterlab-settings").write_text('{"autoStartDefaultKernel": true}')
+        # Settings > Save Widget State Automatically: what a user turns on to keep views in saved notebooks.
+        widgets = self.root / ".lab-settings" / "@jupyter-widgets" / "jupyterlab-manager"
+        widgets.mkdir(parents=True)
+        (widgets / "plugin.jupyterlab-settings").write_text('{"saveState": true}')
         env["JUPYTERLAB_SETTINGS_DIR"] = str(self.root / ".lab-settings")
         command = [sys.executable, "-m", "jupyterlab" if app == "lab" else "notebook", "--no-browser",
                    "--allow-root", "--ip=127.0.0.1", f"--port={self.port}", f"--IdentityProvider.token={TOKEN}",
