@@ -118,3 +118,25 @@ def test_quoted_build_arg_keeps_its_spaces(ipython_shell, tag):
     ipython_shell.run_cell_magic("dockerfile", f"-t {tag} --no-cache -o quoted --build-arg 'GREETING=hello there'",
                                  "FROM busybox\nARG GREETING\nRUN echo \"[$GREETING]\"\n")
     assert "[hello there]" in ipython_shell.user_ns["quoted"].steps[-1].log
+
+
+def test_typed_into_terminal_ipython_on_a_pseudo_terminal(unique_name):
+    pexpect = pytest.importorskip("pexpect")
+    tag = unique_name("dmpty")
+    child = pexpect.spawn(sys.executable, ["-m", "IPython", "--no-banner", "--colors=NoColor", "--simple-prompt"],
+                          encoding="utf-8", timeout=120, dimensions=(40, 200))
+    try:
+        child.expect(r"In \[1\]: ")
+        child.sendline("%load_ext dockmagic")
+        child.expect(r"In \[2\]: ")
+        for line in (f"%%dockerfile -t {tag}", "FROM busybox", "RUN echo typed-at-a-terminal", "", ""):
+            child.sendline(line)
+        child.expect(r"In \[3\]: ")
+        printed = child.before
+        child.sendline("exit")
+    finally:
+        child.close(force=True)
+        docker_cli("rmi", "-f", tag, check=False)
+    assert "Step 1/2 : FROM busybox" in printed and "typed-at-a-terminal" in printed
+    assert "Successfully built" in printed
+    assert "Traceback" not in printed
