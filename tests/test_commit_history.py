@@ -9,7 +9,7 @@ import pytest
 from dockmagic.errors import DockmagicError, NotFound
 from dockmagic.operations.commit import commit
 from dockmagic.operations.history import image_history, read_saved_image
-from dockmagic.views.history_view import cli_size
+from dockmagic.views.units import cli_size
 
 from .conftest import docker_cli
 

@@ -60,7 +60,7 @@ class CommitResult(TextAndHtml):
         return ", ".join(f"{self.counts.get(kind, 0):,} {KIND_NAMES[kind]}" for kind in KINDS)
 
     def _text(self) -> str:
-        from ..views.build_text import human_size
+        from ..views.units import human_size
 
         lines = [
             f"Committed {self.container} as {', '.join(self.tags) or self.short_id}",
@@ -75,7 +75,7 @@ class CommitResult(TextAndHtml):
         return "\n".join(lines)
 
     def _html(self) -> str:
-        from ..views.build_text import human_size
+        from ..views.units import human_size
 
         counts = " ".join(
             f'<span style="color:{colour}"><b>{kind}</b>&nbsp;{self.counts.get(kind, 0):,}&nbsp;'

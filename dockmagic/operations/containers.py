@@ -382,6 +382,17 @@ class StreamWriter:
 
 # --- Operations ------------------------------------------------------------------------------------
 
+def _checked_options(image, name, environment, volumes, network):
+    """The options of a new container, checked before anything is sent: (environment, binds, network)."""
+    environment = dict(environment) if isinstance(environment, dict) else parse_environment(environment)
+    binds = parse_volumes(volumes)
+    network = check_network(network)
+    check_image_reference(image)
+    if name is not None:
+        check_container_name(name)
+    return environment, binds, network
+
+
 def run(
     image: str,
     command=None,
@@ -419,15 +430,7 @@ def run(
     :class:`NotFound` names the image and how to list local images.
     """
     command = list(command) if command else None
-    if isinstance(environment, dict):
-        environment = dict(environment)
-    else:
-        environment = parse_environment(environment)
-    binds = parse_volumes(volumes)
-    network = check_network(network)
-    check_image_reference(image)
-    if name is not None:
-        check_container_name(name)
+    environment, binds, network = _checked_options(image, name, environment, volumes, network)
     if workdir is not None and not workdir.startswith("/"):
         raise DockmagicError(f"-w {workdir!r}: the working directory must be an absolute path, e.g. /work.")
     engine = engine or connect()
@@ -560,13 +563,7 @@ def start(
     kept, so a commit keeps the image's CMD; otherwise ``/bin/sh`` becomes the entrypoint. Run code in it
     with ``%%docker_shell NAME`` (or :func:`dockmagic.operations.shell.run_cell`).
     """
-    if isinstance(environment, dict):
-        environment = dict(environment)
-    else:
-        environment = parse_environment(environment)
-    binds = parse_volumes(volumes)
-    network = check_network(network)
-    check_image_reference(image)
+    environment, binds, network = _checked_options(image, None, environment, volumes, network)
     engine = engine or connect()
     api = engine.api
     _check_free_name(engine, name)

@@ -21,21 +21,11 @@ from ..parsing.build_stream import (
     Tagged,
 )
 from .display import escape
+from .units import human_size
 
 STATE_WORDS = {"building": "building", DONE: "done", FAILED: "failed", CANCELLED: "cancelled"}
 STATE_COLOURS = {"running": "#0b63c5", "cached": "#6b7280", "done": "#15803d", "failed": "#b91c1c",
                  "cancelled": "#a16207", "building": "#0b63c5"}
-
-
-def human_size(size: int | None) -> str:
-    if size is None:
-        return "?"
-    value = float(size)
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.3g} {unit}"
-        value /= 1000
-    return f"{size} B"
 
 
 class CliBuildPrinter:

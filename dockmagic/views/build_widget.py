@@ -15,8 +15,9 @@ import anywidget
 import traitlets
 
 from ..models.build import FAILED, BuildProgress
-from .build_text import build_html, build_summary_text, failure_text, human_size
+from .build_text import build_html, build_summary_text, failure_text
 from .display import widget_bundle
+from .units import human_size
 
 STATIC = pathlib.Path(__file__).parent / "static"
 FLUSH_INTERVAL_SECONDS = 0.1

@@ -18,8 +18,8 @@ import anywidget
 import traitlets
 
 from ..models.diff_tree import KIND_NAMES, KINDS, DiffTree, TreeEntry, normalize
-from .build_text import human_size
 from .display import escape, widget_bundle
+from .units import human_size
 
 STATIC = pathlib.Path(__file__).parent / "static"
 

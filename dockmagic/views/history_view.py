@@ -12,50 +12,12 @@ import time
 
 from ..models.diff_tree import KIND_NAMES, KINDS
 from .display import escape
+from .units import cli_size, ellipsis, human_duration
 
 FILES_SHOWN = 300          # per layer in the HTML
 TEXT_FILES_SHOWN = 10      # per layer in the text form
 CREATED_BY_WIDTH = 45      # as `docker history` truncates it
 KIND_COLOURS = {"A": "#15803d", "C": "#b45309", "D": "#b91c1c"}
-
-
-def cli_size(size: float) -> str:
-    """A size as the docker CLI prints it (go-units HumanSizeWithPrecision(size, 3)): 0B, 77B, 1.99MB."""
-    units = ("B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB")
-    value = float(size)
-    index = 0
-    while value >= 1000 and index < len(units) - 1:
-        value /= 1000
-        index += 1
-    return f"{value:.3g}{units[index]}"
-
-
-def human_duration(seconds: float) -> str:
-    """An age as the docker CLI prints it (go-units HumanDuration): "2 minutes", "About an hour"."""
-    whole = int(seconds)
-    if whole < 1:
-        return "Less than a second"
-    if whole == 1:
-        return "1 second"
-    if whole < 60:
-        return f"{whole} seconds"
-    minutes = int(seconds / 60)
-    if minutes == 1:
-        return "About a minute"
-    if minutes < 60:
-        return f"{minutes} minutes"
-    hours = int(seconds / 3600 + 0.5)
-    if hours == 1:
-        return "About an hour"
-    if hours < 48:
-        return f"{hours} hours"
-    if hours < 24 * 7 * 2:
-        return f"{hours // 24} days"
-    if hours < 24 * 30 * 2:
-        return f"{hours // 24 // 7} weeks"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24 // 30} months"
-    return f"{int(seconds / 3600) // 24 // 365} years"
 
 
 def age(created: int, now: float | None = None) -> str:
@@ -66,11 +28,6 @@ def age(created: int, now: float | None = None) -> str:
 
 def short_layer_id(layer_id: str) -> str:
     return layer_id if layer_id.startswith("<") else layer_id.split(":")[-1][:12]
-
-
-def ellipsis(text: str, width: int) -> str:
-    text = text.replace("\t", " ")
-    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 def counts_text(layer) -> str:

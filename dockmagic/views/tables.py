@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 
 from .display import TextAndHtml, escape
+from .units import cli_size, ellipsis, human_duration
 
 COLUMN_GAP = "   "  # the CLI's tabwriter padding
 MIN_COLUMN_WIDTH = 10
@@ -57,48 +58,6 @@ class Table(TextAndHtml):
         return f"<table class='dockmagic-table'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def human_duration(seconds: float) -> str:
-    """How the docker CLI says a duration (go-units ``HumanDuration``): "About a minute", "3 hours"."""
-    seconds = int(seconds)
-    if seconds < 1:
-        return "Less than a second"
-    if seconds == 1:
-        return "1 second"
-    if seconds < 60:
-        return f"{seconds} seconds"
-    minutes = seconds // 60
-    if minutes == 1:
-        return "About a minute"
-    if minutes < 60:
-        return f"{minutes} minutes"
-    hours = int(seconds / 3600 + 0.5)
-    if hours == 1:
-        return "About an hour"
-    if hours < 48:
-        return f"{hours} hours"
-    if hours < 24 * 7 * 2:
-        return f"{hours // 24} days"
-    if hours < 24 * 30 * 2:
-        return f"{hours // 24 // 7} weeks"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24 // 30} months"
-    return f"{seconds // 3600 // 24 // 365} years"
-
-
-def human_size(size: float) -> str:
-    """Bytes as the docker CLI prints them (decimal units, 3 significant digits): "1.99MB", "117MB"."""
-    value = float(size)
-    for unit in ("B", "kB", "MB", "GB", "TB", "PB"):
-        if value < 1000 or unit == "PB":
-            return f"{value:.3g}{unit}"
-        value /= 1000
-    return f"{size}B"  # pragma: no cover - unreachable
-
-
-def ellipsis(text: str, width: int) -> str:
-    return text if len(text) <= width else text[:width - 1] + "…"
-
-
 def _ago(timestamp: float, now: float) -> str:
     return human_duration(max(0.0, now - timestamp)) + " ago"
 
@@ -136,7 +95,7 @@ def images_table(images: list[dict], now: float | None = None) -> Table:
         for tag in tags:
             repository, _, name_tag = tag.rpartition(":")
             rows.append([repository, name_tag, image.get("Id", "").split(":")[-1][:12],
-                         _ago(image.get("Created", now), now), human_size(image.get("Size", 0))])
+                         _ago(image.get("Created", now), now), cli_size(image.get("Size", 0))])
             records.append(image)
     return Table(["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"], rows, records=records,
                  empty="No images. Build one with %%dockerfile.")
