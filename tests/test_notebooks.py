@@ -50,7 +50,9 @@ def kind_of(cell) -> list:
         elif "application/vnd.jupyter.widget-view+json" in data:
             kinds.append(("widget", text.splitlines()[0].split(":")[0] if text else ""))
         else:
-            kinds.append(("display", text.splitlines()[0][:20] if text else ""))
+            first = text.splitlines()[0] if text else ""
+            # Ids, digits and spacing change from run to run; the words say what kind of thing it is.
+            kinds.append(("display", re.sub(r"[0-9a-f]{12,}|\d+|\s+", " ", first).split()[:3]))
     return kinds
 
 

@@ -16,12 +16,7 @@ import urllib.request
 import nbformat
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-# Without the background-networking flags Chromium floods the closed network with refused connections.
-CHROMIUM_FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--enable-precise-memory-info",
-]
+from ..conftest import CHROMIUM, CHROMIUM_FLAGS  # noqa: F401 (the browser fixture is there)
 TOKEN = "dockmagic-browser-tests"
 SCREENSHOTS = pathlib.Path(__file__).resolve().parents[2] / "out" / "screenshots"
 
@@ -108,17 +103,6 @@ def lab():
     server = JupyterServer("lab")
     yield server
     server.stop()
-
-
-@pytest.fixture(scope="session")
-def browser():
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    if not os.path.exists(CHROMIUM):
-        pytest.fail("Chromium is missing: the README's test command installs it (apt-get install chromium)")
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

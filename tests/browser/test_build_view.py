@@ -14,15 +14,17 @@ def test_steps_appear_live_and_change_state(lab, page, unique_name):
     tag = unique_name("dmbrowser")
     lab.write_notebook("live.ipynb", [
         "%load_ext dockmagic",
-        f"%%dockerfile -t {tag} --no-cache\nFROM busybox\nRUN echo first-step-started && sleep 3 && echo first-step-done\n"
+        f"%%dockerfile -t {tag} --no-cache\nFROM busybox\nRUN echo first-step-started && sleep 6 && echo first-step-done\n"
         "RUN echo second step\nCMD [\"echo\", \"hi\"]",
-        f"%%dockerfile -t {tag}\nFROM busybox\nRUN echo first-step-started && sleep 3 && echo first-step-done\n"
+        f"%%dockerfile -t {tag}\nFROM busybox\nRUN echo first-step-started && sleep 6 && echo first-step-done\n"
         "RUN echo second step\nCMD [\"echo\", \"hi\"]",
         f"!docker rmi -f {tag} > /dev/null",
     ])
     notebook = NotebookPage(page, lab, "live.ipynb")
     notebook.run_all()
     build = notebook.output(1).locator(".dockmagic-build")
+    # A fresh kernel on a busy machine can take a while to import everything.
+    build.wait_for(timeout=120000)
     # The test sees the step running before it is done: the view is live, not drawn at the end.
     running = build.locator(".dm-step[data-state='running']")
     running.first.wait_for(timeout=60000)

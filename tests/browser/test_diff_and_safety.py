@@ -73,7 +73,7 @@ def test_untrusted_text_is_shown_as_text_and_runs_nothing(lab, page, unique_name
     build.locator(".dm-step").nth(1).locator(".dm-step-line").click()
     assert HOSTILE in build.locator(".dm-log-window").text_content()
     assert SCRIPT in build.locator(".dm-log-window").text_content()
-    assert HOSTILE + SCRIPT in notebook.output(2).text_content()
+    notebook.output(2).get_by_text(HOSTILE + SCRIPT).wait_for(timeout=60000)
     tree = notebook.output(4).locator(".dockmagic-diff")
     tree.wait_for(timeout=60000)
     tree.locator(".dm-node").filter(has_text="tmp").first.locator(".dm-row").first.click()
