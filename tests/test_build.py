@@ -222,3 +222,11 @@ def test_docker_info_names_the_engine_or_says_why_none(ipython_shell, monkeypatc
     missing = ipython_shell.run_line_magic("docker_info", "")
     assert not missing.available
     assert "unix:///tmp/dockmagic-no-engine.sock" in str(missing) and "No engine" in str(missing)
+
+
+def test_pull_with_no_registry_says_to_use_the_local_copy():
+    with pytest.raises(DockerBuildError) as caught:
+        dockmagic.build("FROM busybox\nRUN true\n", pull=True)
+    message = str(caught.value)
+    assert "--pull could not fetch a newer 'busybox'" in message
+    assert "build without --pull to use it" in message

@@ -47,3 +47,23 @@ def test_not_a_recording_is_a_clear_error(tmp_path):
         replay_build(str(bogus))
     with pytest.raises(DockmagicError, match="No recording at"):
         replay_build(str(tmp_path / "missing.jsonl"))
+
+
+def test_diff_record_then_replay_gives_the_same_changes(ipython_shell, tmp_path, unique_name, monkeypatch, capsys):
+    from .conftest import docker_cli
+
+    name = unique_name("dmdiffrec")
+    docker_cli("run", "--name", name, "busybox", "sh", "-c", "echo hi > /recorded-file && rm /bin/vi")
+    recording = tmp_path / "diff.jsonl"
+    try:
+        live = ipython_shell.run_line_magic("docker_diff", f"--record {recording} {name}")
+    finally:
+        docker_cli("rm", "-f", name, check=False)
+    capsys.readouterr()
+    monkeypatch.setenv("DOCKER_HOST", "unix:///tmp/dockmagic-no-engine.sock")
+    ipython_shell.run_line_magic("docker_replay", f"{recording} -o replayed")
+    replayed = ipython_shell.user_ns["replayed"]
+    assert str(replayed) == str(live) and replayed.counts == live.counts
+    assert "A /recorded-file" in str(replayed) and "D /bin/vi" in str(replayed)
+    assert "replay of a diff recorded" in replayed.engine
+    assert "A /recorded-file" in capsys.readouterr().out

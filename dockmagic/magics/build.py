@@ -9,7 +9,7 @@ from IPython.display import display
 from ..dockerfile import find_problems
 from ..errors import BuildCancelled, DockerBuildError
 from ..operations.build import BuildResult, build, failure_message, parse_key_values
-from ..operations.replay import replay_build
+from ..operations.replay import recording_kind, replay_build, replay_diff
 from ..views.build_text import CliBuildPrinter
 from ..views.display import in_notebook_kernel
 from ..views.dockerfile_check import DockerfileCheck
@@ -134,18 +134,28 @@ class BuildMagics(Magics):
         return None
 
     @magic_arguments()
-    @argument("file", help="A recording made with %%dockerfile --record FILE.")
-    @argument("-o", "--out", metavar="NAME", help="Bind the replayed build's result to NAME.")
+    @argument("file", help="A recording made with %%%%dockerfile --record FILE or %%docker_diff --record FILE.")
+    @argument("-o", "--out", metavar="NAME", help="Bind the replayed build's result (or diff) to NAME.")
     @line_magic
     def docker_replay(self, line):
-        """Show a recorded build in the same view as a live one, marked as a replay with the time it was
-        recorded. Needs no engine: this is how a notebook shows a real build where none is reachable.
+        """Show a recorded build or diff in the same view as a live one, marked as a replay with the time
+        it was recorded. Needs no engine: this is how a notebook shows a real build where none is reachable.
 
         Example::
 
             %docker_replay recordings/figlet-build.jsonl
         """
         args = parse_line(self.docker_replay, line)
+        if recording_kind(args.file) == "diff":
+            diff = replay_diff(args.file)
+            if args.out:
+                self.shell.user_ns[args.out] = diff
+            image_magics = self.shell.magics_manager.registry.get("ImageMagics")
+            if image_magics is not None:
+                image_magics._publish(diff)
+            else:
+                display(diff)
+            return None
         progress = replay_build(args.file, log_dir=self.settings.log_dir or None)
         result = BuildResult.from_progress(progress)
         if args.out:

@@ -12,6 +12,7 @@ from IPython.display import display
 from ..operations.commit import CommitResult, commit
 from ..operations.diff import ContainerDiff, container_diff
 from ..operations.history import ImageHistory, image_history
+from ..operations.replay import record_diff
 from ..views.display import in_notebook_kernel
 from .arguments import parse_line
 
@@ -32,6 +33,7 @@ class ImageMagics(Magics):
 
     @magic_arguments()
     @argument("container", help="The container's name or id (running or stopped).")
+    @argument("--record", metavar="FILE", help="Also save the change list to FILE (JSON lines), for %%docker_replay.")
     @argument("--sizes", action="store_true",
               help="Also measure each added or changed file (streams the added directories' contents "
                    "and stats other paths through the archive API; see dockmagic.operations.diff).")
@@ -54,6 +56,8 @@ class ImageMagics(Magics):
         """
         args = parse_line(self.docker_diff, line)
         result = container_diff(args.container, engine=self.settings.engine(), sizes=args.sizes)
+        if args.record:
+            record_diff(result, args.record)
         return self._show(result)
 
     @magic_arguments()

@@ -227,7 +227,7 @@ def build(
             recorder.close()
 
     if progress.state == FAILED:
-        _explain_missing_base(progress, instructions, engine)
+        _explain_missing_base(progress, engine, pull)
         _remove_leftovers(engine, progress)
     elif progress.image_id:
         try:
@@ -316,7 +316,7 @@ _PULL_FAILURE = re.compile(
 )
 
 
-def _explain_missing_base(progress: BuildProgress, instructions, engine: Engine) -> None:
+def _explain_missing_base(progress: BuildProgress, engine: Engine, pull: bool) -> None:
     """A failure at a FROM line that is about pulling becomes a message naming the image."""
     step = progress.failed_step
     if step is None or not step.instruction.upper().startswith("FROM") or not progress.error:
@@ -325,6 +325,11 @@ def _explain_missing_base(progress: BuildProgress, instructions, engine: Engine)
         return
     names = step.instruction.split()[1:]
     name = next((w for w in names if not w.startswith("--")), "?")
+    if pull and _is_local(engine, name):
+        progress.error = (
+            f"--pull could not fetch a newer {name!r} ({progress.error.splitlines()[0][:160]}). This engine "
+            f"has its own copy of {name!r}: build without --pull to use it")
+        return
     try:
         local = sorted({tag for image in engine.client.images.list() for tag in image.tags})
     except docker.errors.DockerException:
@@ -335,6 +340,14 @@ def _explain_missing_base(progress: BuildProgress, instructions, engine: Engine)
         f"({progress.error.splitlines()[0][:160]}). Images on this engine: {shown}. Build or load "
         f"{name!r} first (or use one of those)"
     )
+
+
+def _is_local(engine: Engine, name: str) -> bool:
+    try:
+        engine.client.images.get(name)
+        return True
+    except docker.errors.DockerException:
+        return False
 
 
 def _remove_leftovers(engine: Engine, progress: BuildProgress) -> None:

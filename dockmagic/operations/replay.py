@@ -1,11 +1,13 @@
-"""Replaying a recorded build: a JSON-lines file written by ``build(record=...)`` (``%%dockerfile --record``)
-read back into a :class:`BuildProgress`, marked as a replay with the time it was recorded."""
+"""Recordings read back: a build's raw stream (``%%dockerfile --record``) into a :class:`BuildProgress`, and
+a container's change list (``%docker_diff --record``) into a :class:`ContainerDiff`, each marked as a
+replay with the time it was recorded."""
 
 from __future__ import annotations
 
 import json
 import os
 import tempfile
+import time
 
 from ..errors import DockmagicError
 from ..models.build import BuildProgress
@@ -18,12 +20,7 @@ def read_recording(path: str) -> tuple[dict, list]:
         raise DockmagicError(f"No recording at {path!r}. Make one with %%dockerfile --record FILE.")
     with open(path, encoding="utf-8") as handle:
         lines = [line for line in handle if line.strip()]
-    try:
-        header = json.loads(lines[0]) if lines else {}
-    except ValueError:
-        header = {}
-    if not isinstance(header, dict) or header.get("dockmagic_recording") != 1:
-        raise DockmagicError(f"{path!r} is not a dockmagic recording (its first line has no dockmagic_recording header).")
+    header = _header(path, lines)
     messages = []
     for number, line in enumerate(lines[1:], 2):
         try:
@@ -32,6 +29,59 @@ def read_recording(path: str) -> tuple[dict, list]:
         except (ValueError, KeyError, TypeError):
             raise DockmagicError(f"{path!r}, line {number}: not a recorded message. The file may be damaged.") from None
     return header, messages
+
+
+def record_diff(diff, path: str) -> None:
+    """Write a diff's change list as JSON lines: a header, then one change a line."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    header = {"dockmagic_recording": 1, "kind": "diff", "engine": diff.engine, "container": diff.container,
+              "container_id": diff.container_id, "image": diff.image, "sizes": diff.sizes is not None,
+              "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(header) + "\n")
+        for change in diff.changes:
+            handle.write(json.dumps({"kind": change.kind, "path": change.path, "size": change.size}) + "\n")
+
+
+def replay_diff(path: str):
+    """The recorded diff, with its changes in the order the engine gave them."""
+    from .diff import Change, ContainerDiff
+
+    if not os.path.exists(path):
+        raise DockmagicError(f"No recording at {path!r}. Make one with %docker_diff --record FILE CONTAINER.")
+    with open(path, encoding="utf-8") as handle:
+        lines = [line for line in handle if line.strip()]
+    header = _header(path, lines)
+    if header.get("kind") != "diff":
+        raise DockmagicError(f"{path!r} records a {header.get('kind')!r}, not a diff.")
+    try:
+        changes = [Change(entry["kind"], entry["path"], entry.get("size"))
+                   for entry in map(json.loads, lines[1:])]
+    except (ValueError, KeyError, TypeError):
+        raise DockmagicError(f"{path!r}: a line is not a recorded change. The file may be damaged.") from None
+    sizes = {c.path: c.size for c in changes if c.size is not None} if header.get("sizes") else None
+    return ContainerDiff(container=header.get("container", "?"), container_id=header.get("container_id", ""),
+                         image=header.get("image", ""), changes=changes, sizes=sizes,
+                         engine=f"{header.get('engine', '')} (replay of a diff recorded {header.get('recorded_at')})")
+
+
+def recording_kind(path: str) -> str:
+    """"build" or "diff": what a recording holds."""
+    if not os.path.exists(path):
+        raise DockmagicError(f"No recording at {path!r}. Make one with %%dockerfile --record FILE "
+                             "or %docker_diff --record FILE CONTAINER.")
+    with open(path, encoding="utf-8") as handle:
+        return _header(path, [handle.readline()]).get("kind", "")
+
+
+def _header(path: str, lines: list) -> dict:
+    try:
+        header = json.loads(lines[0]) if lines else {}
+    except ValueError:
+        header = {}
+    if not isinstance(header, dict) or header.get("dockmagic_recording") != 1:
+        raise DockmagicError(f"{path!r} is not a dockmagic recording (its first line has no dockmagic_recording header).")
+    return header
 
 
 def replay_build(path: str, log_dir: str | None = None) -> BuildProgress:

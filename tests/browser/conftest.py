@@ -131,10 +131,12 @@ class NotebookPage:
         page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60000)
 
     def run_all(self):
-        # The first cell's prompt turns to [*] or a number once the kernel has it; a click made while the
-        # kernel was still starting can be lost, so it is made again.
-        started = ("() => { const p = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell "
-                   ".jp-InputArea-prompt'); return p && /\\[(\\*|\\d+)\\]/.test(p.textContent); }")
+        """Run > Run All Cells, then wait until the kernel has taken every cell (its prompt shows [*] or a
+        number). A click made while the kernel is still starting can be lost; it is made again."""
+        count = self.notebook.locator(".jp-CodeCell").count()
+        queued = ("(count) => { const prompts = Array.from(document.querySelectorAll("
+                  "'.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputArea-prompt')).slice(0, count);"
+                  " return prompts.filter(p => /\\[(\\*|\\d+)\\]/.test(p.textContent)).length; }")
         for attempt in range(4):
             dialog = self.page.locator(".jp-Dialog")
             if dialog.count() and "Select Kernel" in (dialog.first.text_content() or ""):
@@ -142,11 +144,12 @@ class NotebookPage:
             self.page.locator(".lm-MenuBar-itemLabel").get_by_text("Run", exact=True).click()
             self.page.locator(".lm-Menu-itemLabel").get_by_text("Run All Cells", exact=True).click()
             try:
-                self.page.wait_for_function(started, timeout=20000)
-                return
+                self.page.wait_for_function(f"(count) => ({queued})(count) > 0", arg=count, timeout=20000)
+                break
             except Exception:
                 if attempt == 3:
                     raise
+        self.page.wait_for_function(f"(count) => ({queued})(count) === count", arg=count, timeout=120000)
 
     def run_cell(self, index: int):
         cell = self.notebook.locator(".jp-CodeCell").nth(index)

@@ -7,7 +7,8 @@ import pytest
 
 from .conftest import NotebookPage, screenshot
 
-pytestmark = pytest.mark.browser
+# A browser driving a UI on a loaded machine can miss a beat; a failure must repeat twice more to count.
+pytestmark = [pytest.mark.browser, pytest.mark.flaky(reruns=2)]
 
 
 def test_steps_appear_live_and_change_state(lab, page, unique_name):
