@@ -31,24 +31,78 @@ from ..parsing.build_stream import (
 BUILDING, DONE, FAILED, CANCELLED = "building", "done", "failed", "cancelled"
 RUNNING, CACHED = "running", "cached"
 
-# Colour and cursor sequences are kept in the log file but not in what the views show.
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
+# Colour and cursor sequences (and OSC ones, such as a terminal title) are kept in the log file but not in
+# what the views show.
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+# Other control characters (NUL, BEL, backspace, a stray ESC) show as their symbols: ␀ ␇ ␈ ␛.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# Lone surrogates (a JSON stream may carry them) cannot be encoded for the frontend.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # A line longer than this is cut in the views (the file keeps all of it).
 MAX_LINE_CHARS = 4000
+# Characters of a line being printed that the model keeps; past them it only counts.
+KEPT_LINE_CHARS = 2 * MAX_LINE_CHARS
 
 
-def displayable(line: str) -> str:
-    """A log line as a view shows it: no escape sequences, the last carriage-return segment, no NULs."""
+def _control_picture(match: re.Match) -> str:
+    code = ord(match[0])
+    return "\N{SYMBOL FOR DELETE}" if code == 0x7F else chr(0x2400 + code)
+
+
+def displayable(line: str, more: int = 0) -> str:
+    """A log line as a view shows it: the last carriage-return segment (what a terminal leaves), no
+    escape sequences, other control characters as visible symbols (␀ for NUL), cut at MAX_LINE_CHARS.
+    ``more`` counts characters of the line that were not kept (beyond ``line``)."""
     if "\r" in line:
         segments = [s for s in line.split("\r") if s]
         line = segments[-1] if segments else ""
     if "\x1b" in line:
         line = _ANSI.sub("", line)
-    if "\x00" in line:
-        line = line.replace("\x00", "\N{SYMBOL FOR NULL}")
-    if len(line) > MAX_LINE_CHARS:
-        line = line[:MAX_LINE_CHARS] + f" … ({len(line) - MAX_LINE_CHARS} more characters in the log file)"
+    line = _CONTROL.sub(_control_picture, line)
+    if _SURROGATE.search(line):
+        line = _SURROGATE.sub("\N{REPLACEMENT CHARACTER}", line)
+    if len(line) + more > MAX_LINE_CHARS:
+        shown = line[:MAX_LINE_CHARS]
+        line = shown + f" … ({len(line) + more - len(shown)} more characters in the log file)"
     return line
+
+
+class LineAccumulator:
+    """A line arriving in pieces, kept bounded: a carriage return starts the line over (the segment before
+    it stays shown until the new one has text, as a terminal shows a progress bar), and past
+    KEPT_LINE_CHARS of a segment only its length is counted. ``line()`` is ``displayable`` of the whole
+    line, however long and in however many pieces it came."""
+
+    __slots__ = ("raw", "_kept", "_more", "_shown")
+
+    def __init__(self):
+        self.raw = 0  # characters fed since the line began
+        self._kept = ""
+        self._more = 0
+        self._shown = ("", 0)
+
+    def feed(self, text: str) -> None:
+        """Add text that holds no newline."""
+        self.raw += len(text)
+        first, *rest = text.split("\r") if "\r" in text else (text,)
+        self._grow(first)
+        for segment in rest:
+            if self._kept or self._more:
+                self._shown = (self._kept, self._more)
+            self._kept, self._more = "", 0
+            self._grow(segment)
+
+    def _grow(self, text: str) -> None:
+        room = KEPT_LINE_CHARS - len(self._kept)
+        if len(text) <= room:
+            self._kept += text
+        else:
+            self._kept += text[:max(room, 0)]
+            self._more += len(text) - max(room, 0)
+
+    def line(self) -> str:
+        kept, more = (self._kept, self._more) if self._kept or self._more else self._shown
+        return displayable(kept, more)
 
 
 class StepProgress:
@@ -69,7 +123,7 @@ class StepProgress:
         self.log_path = log_path
         self.line_count = 0
         self.tail: deque[tuple[str, bool]] = deque(maxlen=tail_lines)
-        self._partial = ""
+        self._partial = LineAccumulator()
         self._partial_stderr = False
         self._log_file = None
 
@@ -95,23 +149,25 @@ class StepProgress:
             self._log_file = open(self.log_path, "a", encoding="utf-8", errors="replace")
         self._log_file.write(text)
         pieces = text.split("\n")
-        # The first piece continues the line left open by the previous chunk.
-        pieces[0] = self._partial + pieces[0]
-        complete, self._partial = pieces[:-1], pieces[-1]
-        if len(self._partial) > 4 * MAX_LINE_CHARS:
-            # A line with no end in sight: show what there is, keep the rest in the file only.
-            complete.append(self._partial)
-            self._partial = ""
-        self.line_count += len(complete)
+        # The first piece continues the line left open by the previous chunk; a line with no end in
+        # sight stays one line, of which memory keeps a bounded part (the file keeps all of it).
+        self._partial.feed(pieces[0])
+        complete = len(pieces) - 1
         if complete:
             marked = stderr or self._partial_stderr
-            self.tail.extend((displayable(line), marked) for line in complete[-self.tail.maxlen:])
-        self._partial_stderr = stderr if self._partial else False
-        return len(complete)
+            keep = self.tail.maxlen
+            shown = [self._partial.line()] if complete <= keep else []
+            shown.extend(displayable(line) for line in pieces[1:-1][-keep:])
+            self.tail.extend((line, marked) for line in shown)
+            self._partial = LineAccumulator()
+            self._partial.feed(pieces[-1])
+        self.line_count += complete
+        self._partial_stderr = stderr if self._partial.raw else False
+        return complete
 
     def open_line(self) -> tuple[str, bool] | None:
         """The line being printed, not yet ended by a newline."""
-        return (displayable(self._partial), self._partial_stderr) if self._partial else None
+        return (self._partial.line(), self._partial_stderr) if self._partial.raw else None
 
     def finish(self, state: str) -> None:
         if self.state in (RUNNING,):
@@ -121,10 +177,12 @@ class StepProgress:
         self.close_log()
 
     def close_log(self) -> None:
-        if self._partial:
+        if self._partial.raw:
             self.line_count += 1
-            self.tail.append((displayable(self._partial), self._partial_stderr))
-            self._partial = ""
+            self.tail.append((self._partial.line(), self._partial_stderr))
+            self._partial = LineAccumulator()
+            if self._log_file is not None:
+                self._log_file.write("\n")  # the file's lines stay the views' lines
         if self._log_file is not None:
             self._log_file.close()
             self._log_file = None
@@ -207,6 +265,8 @@ class BuildProgress:
         self._changed()
 
     def _apply(self, event) -> None:
+        if self.state != BUILDING:
+            return  # the build is over (failed or cancelled): what the stream still sends changes nothing
         step = self.current_step
         if isinstance(event, Output):
             if step is None:

@@ -125,8 +125,9 @@ BuildEvent = Union[
 
 _HEX = r"[0-9a-f]{11,64}"  # Podman prints 11-character layer ids
 _CONTROL_LINES = (
-    (re.compile(r"Step (\d+)/(\d+) : (.*)", re.DOTALL), lambda m: StepStarted(int(m[1]), int(m[2]), m[3].strip())),
-    (re.compile(r"(?:\[(\d+/\d+)\] )?STEP (\d+)(?:/(\d+))?: (.*)", re.DOTALL),
+    # Step numbers of at most 9 digits: a longer one is output (and int() refuses over 4300 digits).
+    (re.compile(r"Step (\d{1,9})/(\d{1,9}) : (.*)", re.DOTALL), lambda m: StepStarted(int(m[1]), int(m[2]), m[3].strip())),
+    (re.compile(r"(?:\[(\d+/\d+)\] )?STEP (\d{1,9})(?:/(\d{1,9}))?: (.*)", re.DOTALL),
      lambda m: StepStarted(int(m[2]), int(m[3] or 0), m[4].strip(), m[1] or "")),
     (re.compile(r" ---> Using cache"), lambda m: StepUsedCache()),
     (re.compile(rf"--> Using cache ({_HEX})"), lambda m: StepUsedCache(m[1][:12])),
@@ -141,7 +142,13 @@ _CONTROL_LINES = (
 )
 
 _STDERR = re.compile(r"\x1b\[91m(.*?)(?:\x1b\[0m)?\Z", re.DOTALL)
-_EXIT_CODE = re.compile(r"(?:non-zero code|exit status|exit code):? (\d+)")
+_EXIT_CODE = re.compile(r"(?:non-zero code|exit status|exit code):? (\d{1,9})(?!\d)")
+# JSON may carry lone surrogates ("\\ud800"): no frontend can be sent them, so they become U+FFFD.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _valid(text: str) -> str:
+    return _SURROGATE.sub("\N{REPLACEMENT CHARACTER}", text) if _SURROGATE.search(text) else text
 
 
 def parse_build_event(message: object) -> list[BuildEvent]:
@@ -157,13 +164,13 @@ def parse_build_event(message: object) -> list[BuildEvent]:
         events.extend(parse_stream_text(stream))
     aux = message.get("aux")
     if isinstance(aux, dict) and isinstance(aux.get("ID"), str):
-        events.append(ImageBuilt(aux["ID"]))
+        events.append(ImageBuilt(_valid(aux["ID"])))
     status = message.get("status")
     if isinstance(status, str):
         detail = message.get("progress") or ""
         ident = message.get("id")
         text = f"{ident}: {status}" if ident else status
-        events.append(Progress(f"{text} {detail}".rstrip() if isinstance(detail, str) else text))
+        events.append(Progress(_valid(f"{text} {detail}".rstrip() if isinstance(detail, str) else text)))
     if not events and stream is None and aux is None and status is None:
         events.append(Unrecognized(message))
     return events
@@ -186,6 +193,7 @@ def parse_stream_text(text: str) -> list[BuildEvent]:
     """Classify one ``stream`` text: a control line of either dialect, or a step's output."""
     if not text:
         return []
+    text = _valid(text)
     if text.startswith("\x1b[91m"):
         match = _STDERR.match(text)
         return [Output(match[1] if match else text, stderr=True)]
@@ -203,9 +211,9 @@ def _failure(message: dict) -> BuildFailed:
     detail = message.get("errorDetail")
     detail = detail if isinstance(detail, dict) else {}
     text = message.get("error") or detail.get("message") or "the build failed"
-    text = str(text).strip()
+    text = _valid(str(text).strip())
     code = detail.get("code")
-    if not isinstance(code, int) or isinstance(code, bool):
+    if not isinstance(code, int) or isinstance(code, bool) or not -2**31 <= code < 2**32:
         found = _EXIT_CODE.search(text)
         code = int(found[1]) if found else None
     return BuildFailed(text, code)

@@ -138,16 +138,30 @@ class LiveBuildView:
 
 
 def read_log_window(path: str, start: int, end: int) -> list[str]:
-    """Lines ``start`` to ``end`` (0-based, end excluded) of a log file, as the views show lines."""
-    import itertools
+    """Lines ``start`` to ``end`` (0-based, end excluded) of a log file, as the views show lines. Read in
+    bounded pieces, so that a line of many megabytes costs no more memory than a short one."""
+    from ..models.build import LineAccumulator
 
-    from ..models.build import displayable
-
+    lines: list[str] = []
     try:
         with open(path, encoding="utf-8", errors="replace", newline="\n") as handle:
-            return [displayable(line.rstrip("\n")) for line in itertools.islice(handle, start, end)]
+            index, line = 0, LineAccumulator()
+            while index < end:
+                piece = handle.readline(65536)
+                if not piece:
+                    if line.raw and index >= start:
+                        lines.append(line.line())
+                    break
+                ended = piece.endswith("\n")
+                if index >= start:
+                    line.feed(piece[:-1] if ended else piece)
+                if ended:
+                    if index >= start:
+                        lines.append(line.line())
+                    index, line = index + 1, LineAccumulator()
     except OSError:
         return []
+    return lines
 
 
 def header_state(progress: BuildProgress) -> dict:
