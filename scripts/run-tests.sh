@@ -1,14 +1,52 @@
 #!/usr/bin/env bash
-# The tests, against the real engine: sets everything up first (idempotent), then runs pytest.
+# The tests, against real engines: sets everything up first (idempotent), then runs pytest.
+#
+# With no arguments: the whole suite against the local Docker Engine, then the integration tests (build,
+# cache, run, shell, diff, commit, history) again against Podman and against a remote Docker Engine reached
+# over TLS on 127.0.0.1. DOCKMAGIC_ENGINES chooses among "docker podman tls" (all three by default).
+# With arguments: pytest with those arguments, against the local Docker Engine only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-set +e
-.venv/bin/python -m pytest -q -p no:cacheprovider "$@"
-status=$?
-set -e
-if [ "$status" -eq 5 ]; then
-  echo "run-tests: pytest collected no tests; that is a failure here" >&2
-  exit 1
+
+PYTEST=(.venv/bin/python -m pytest -q -p no:cacheprovider)
+failed=0
+
+run() {  # run LABEL PYTEST-ARGS...: one pytest run; exit 5 (nothing collected) is a failure here
+  local label=$1; shift
+  echo "run-tests: $label"
+  set +e
+  "${PYTEST[@]}" "$@"
+  local status=$?
+  set -e
+  if [ "$status" -eq 5 ]; then
+    echo "run-tests: $label: pytest collected no tests; that is a failure here" >&2
+    status=1
+  fi
+  [ "$status" -eq 0 ] || { echo "run-tests: $label failed (exit $status)" >&2; failed=1; }
+}
+
+if [ "$#" -gt 0 ]; then
+  run "pytest $*" "$@"
+  exit "$failed"
 fi
-exit "$status"
+
+engines=${DOCKMAGIC_ENGINES:-docker podman tls}
+for engine in $engines; do
+  case $engine in
+    docker)
+      run "the whole suite on the local Docker Engine" ;;
+    podman)
+      bash scripts/setup-podman.sh
+      DOCKER_HOST=unix:///run/podman/podman.sock run "integration tests on Podman" -m integration ;;
+    tls)
+      bash scripts/setup-tls-engine.sh
+      # shellcheck disable=SC1091
+      ( source /var/lib/dockmagic-tls/client/env.sh
+        run "integration tests on the remote engine over TLS" -m integration
+        exit "$failed" ) || failed=1 ;;
+    *)
+      echo "run-tests: unknown engine '$engine' in DOCKMAGIC_ENGINES (use docker, podman, tls)" >&2; failed=1 ;;
+  esac
+done
+exit "$failed"

@@ -16,6 +16,8 @@ from dockmagic.errors import BuildContextError, DockmagicError
 
 from .conftest import docker_cli
 
+pytestmark = [pytest.mark.engine, pytest.mark.integration]
+
 LESSON = 'FROM busybox\nRUN echo "hello from the build" && echo "a warning" >&2\nCMD ["echo", "hi"]\n'
 
 

@@ -13,7 +13,7 @@ from dockmagic.views.units import cli_size
 
 from .conftest import docker_cli
 
-pytestmark = pytest.mark.engine
+pytestmark = [pytest.mark.engine, pytest.mark.integration]
 
 ODD_NAME = "<img src=x onerror=alert(1)>"
 

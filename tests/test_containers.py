@@ -16,6 +16,8 @@ from dockmagic.operations import containers
 
 from .conftest import docker_cli
 
+pytestmark = [pytest.mark.engine, pytest.mark.integration]
+
 
 @pytest.fixture
 def cleanup():

@@ -14,7 +14,7 @@ from dockmagic.views.diff_view import PAGE_SIZE, DiffView
 
 from .conftest import docker_cli
 
-pytestmark = pytest.mark.engine
+pytestmark = [pytest.mark.engine, pytest.mark.integration]
 
 ODD_NAME = "<img src=x onerror=alert(1)>"
 

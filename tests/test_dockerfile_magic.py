@@ -13,6 +13,8 @@ from dockmagic.errors import DockmagicError
 
 from .conftest import docker_cli
 
+pytestmark = [pytest.mark.engine, pytest.mark.integration]
+
 
 @pytest.fixture
 def tag(unique_name):

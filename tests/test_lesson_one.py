@@ -24,6 +24,8 @@ from IPython.core.interactiveshell import InteractiveShell
 
 from .conftest import docker_cli
 
+pytestmark = [pytest.mark.engine, pytest.mark.integration]
+
 BANNER = (
     "      _                    _             \n"
     "  ___(_) __ _  ___     ___(_) __ _  ___  \n"

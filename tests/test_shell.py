@@ -17,6 +17,8 @@ from dockmagic.operations.shell import CellInterrupted, ContainerNotRunning
 
 from .conftest import docker_cli
 
+pytestmark = [pytest.mark.engine, pytest.mark.integration]
+
 SHELLS = {"busybox": "sh", "debian:bookworm": "bash"}
 
 
