@@ -20,7 +20,9 @@ from .errors import (
     DockerBuildError,
     DockerfileError,
     DockmagicError,
+    EngineConnectionLost,
     EngineUnavailable,
+    Interrupted,
     NotFound,
 )
 from .operations.build import BuildResult, build
@@ -35,7 +37,9 @@ __all__ = [
     "DockerBuildError",
     "DockerfileError",
     "DockmagicError",
+    "EngineConnectionLost",
     "EngineUnavailable",
+    "Interrupted",
     "NotFound",
     "build",
     "connect",

@@ -7,10 +7,16 @@ connect" into one clear :class:`EngineUnavailable` within the connect timeout.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
+import sys
+import urllib.parse
 from dataclasses import dataclass, field
 
 import docker
+import requests
+import urllib3
 from docker.utils import kwargs_from_env
 
 from .errors import EngineUnavailable
@@ -36,6 +42,21 @@ def _candidate_hosts(docker_host: str | None) -> list[str]:
     return ["unix://" + path for path in sockets]
 
 
+def is_on_this_machine(address: str) -> bool:
+    """True for a unix socket or a loopback TCP/SSH address (127.0.0.0/8, ::1, localhost, this host's
+    name). Only the address is read: nothing is resolved, so a remote name is never waited for."""
+    parsed = urllib.parse.urlsplit(address if "://" in address else "tcp://" + address)
+    if parsed.scheme in ("unix", "npipe", "http+unix"):
+        return True
+    host = (parsed.hostname or "").lower()
+    if host in ("localhost", socket.gethostname().lower()):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 @dataclass
 class Engine:
     """A connected engine: the docker-py client and what it is."""
@@ -56,6 +77,11 @@ class Engine:
     def is_podman(self) -> bool:
         return "podman" in self.name.lower()
 
+    @property
+    def is_on_this_machine(self) -> bool:
+        """True when the engine runs here, so that a bind mount's source is a folder of this machine."""
+        return is_on_this_machine(self.address)
+
     def describe(self) -> str:
         """One line naming the engine, its version and where it listens, as the views show it."""
         return f"{self.name} {self.version} at {self.address}"
@@ -64,10 +90,30 @@ class Engine:
         return f"<Engine {self.describe()}>"
 
 
+class _APIClient(docker.APIClient):
+    """docker-py's low-level client, keeping the engine's own CA (DOCKER_CERT_PATH/ca.pem) over TLS.
+
+    requests lets REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE replace a session's CA file when a request names none
+    (docker/docker-py#2433, psf/requests#5209): with either set (conda, corporate proxies, CI machines) every
+    TLS engine failed "certificate verify failed" although DOCKER_CERT_PATH was right. The docker CLI ignores
+    those variables; so does this client for the engine's CA (proxies from the environment still apply).
+    """
+
+    def merge_environment_settings(self, url, proxies, stream, verify, cert):
+        if verify is None and self.verify is not True:  # a CA file, or False (TLS without verifying)
+            verify = self.verify
+        return super().merge_environment_settings(url, proxies, stream, verify, cert)
+
+
+class _DockerClient(docker.DockerClient):
+    def __init__(self, *args, **kwargs):  # docker.DockerClient's own __init__, with the client above
+        self.api = _APIClient(*args, **kwargs)
+
+
 def _open(address: str, timeout: float) -> Engine:
     environment = dict(os.environ, DOCKER_HOST=address)
     kwargs = kwargs_from_env(environment=environment)
-    client = docker.DockerClient(timeout=timeout, version="auto", **kwargs)
+    client = _DockerClient(timeout=timeout, version="auto", **kwargs)
     # version="auto" already asked the engine for its version: reuse that answer.
     info = client.api.version(api_version=False)
     # Builds, runs and diffs may take as long as they take: after the bounded connect, no read timeout.
@@ -99,6 +145,47 @@ def _answers(engine: Engine, timeout: float) -> bool:
         return False
 
 
+def is_connection_lost(error: BaseException) -> bool:
+    """True for what a request raises when the engine went away mid-way (refused, reset, a cut stream)."""
+    return isinstance(error, (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError,
+                              urllib3.exceptions.ProtocolError, ConnectionError))
+
+
+# Containers an operation meant to remove but could not, because the engine went away mid-way (a daemon
+# restart stops them but does not remove them), by engine address. They are removed as soon as that
+# engine answers again, so an engine that was killed during a build or a run leaves none of them behind.
+_remove_when_back: dict[str, set[str]] = {}
+
+
+def remove_when_back(engine: Engine, container_ids) -> None:
+    """Remember ``container_ids`` for removal the next time ``engine`` answers (see :func:`connect`)."""
+    ids = {container_id for container_id in container_ids if container_id}
+    if ids:
+        _remove_when_back.setdefault(engine.address, set()).update(ids)
+
+
+def _remove_pending(engine: Engine) -> None:
+    pending = _remove_when_back.get(engine.address)
+    if not pending:
+        return
+    removed = []
+    for container_id in sorted(pending):
+        try:
+            engine.api.remove_container(container_id, force=True)
+            removed.append(container_id)
+        except docker.errors.NotFound:
+            pending.discard(container_id)
+            continue
+        except Exception:  # still unreachable, or busy: try again next time
+            continue
+        pending.discard(container_id)
+    if removed:
+        sys.stderr.write(
+            f"dockmagic: removed {len(removed)} container(s) left by an operation the engine's stop "
+            f"interrupted: {', '.join(c[:12] for c in removed)}\n")
+        sys.stderr.flush()
+
+
 def connect(docker_host: str | None = None, timeout: float = CONNECT_TIMEOUT_SECONDS) -> Engine:
     """Connect to the engine named by ``docker_host``, DOCKER_HOST, or the first local socket that answers.
 
@@ -110,6 +197,7 @@ def connect(docker_host: str | None = None, timeout: float = CONNECT_TIMEOUT_SEC
         engine = _connected.get((address, tls))
         if engine is not None:
             if _answers(engine, timeout):
+                _remove_pending(engine)
                 return engine
             _connected.pop((address, tls), None)
     tried = []
@@ -120,14 +208,47 @@ def connect(docker_host: str | None = None, timeout: float = CONNECT_TIMEOUT_SEC
         try:
             engine = _open(address, timeout)
             _connected[(address, tls)] = engine
+            _remove_pending(engine)
             return engine
-        except docker.errors.TLSParameterError as error:
-            tried.append(f"{address} ({error})")
-        except docker.errors.DockerException as error:
-            tried.append(f"{address} ({_reason(error)})")
-        except Exception as error:  # requests/urllib3 errors that docker-py does not wrap
+        except Exception as error:  # docker-py's errors, and requests/urllib3 errors that it does not wrap
+            source = "%config DockMagic.docker_host" if docker_host else "DOCKER_HOST"
+            problem = _tls_problem(error, f"{address} ({source})")
+            if problem:  # the engine was reached (or TLS was misconfigured): that, not "nothing answered"
+                raise EngineUnavailable(problem) from None
             tried.append(f"{address} ({_reason(error)})")
     raise EngineUnavailable(_unavailable_message(docker_host, tried))
+
+
+def _tls_problem(error: Exception, address: str) -> str | None:
+    """A short message for a TLS mismatch between this client and the engine at ``address``, or None.
+
+    docker-py reports these as a wall of urllib3 text ("HTTPSConnectionPool(...): Max retries exceeded
+    ... SSLError(SSLCertVerificationError(...")); the user needs to know which side refused what.
+    """
+    text = str(error).lower()
+    folder = os.environ.get("DOCKER_CERT_PATH") or "~/.docker (DOCKER_CERT_PATH is not set)"
+    fix = ("set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to the folder holding that engine's ca.pem, "
+           "cert.pem and key.pem.")
+    if isinstance(error, docker.errors.TLSParameterError):
+        return (f"TLS to the engine at {address} is misconfigured: {folder} lacks ca.pem, cert.pem or "
+                f"key.pem (the certificates DOCKER_TLS_VERIFY/DOCKER_CERT_PATH ask for); {fix}")
+    if "certificate verify failed" in text:
+        if "mismatch" in text:
+            return (f"TLS certificate check failed for the engine at {address}: its certificate is not "
+                    f"made for that address; connect by a name or IP address its certificate lists.")
+        return (f"TLS certificate check failed for the engine at {address}: its certificate is not signed "
+                f"by the CA in {folder}/ca.pem; {fix}")
+    if any(alert in text for alert in ("alert bad certificate", "alert unknown ca", "certificate required",
+                                       "alert certificate unknown", "alert certificate expired")):
+        return (f"The engine at {address} refused this client's TLS certificate ({folder}/cert.pem): it is "
+                f"not signed by a CA the engine trusts; {fix}")
+    if "http request to an https server" in text:
+        return (f"The engine at {address} only accepts TLS connections and this one was plain TCP "
+                f"(DOCKER_TLS_VERIFY is not set); {fix}")
+    if "wrong version number" in text:
+        return (f"The engine at {address} does not speak TLS, but TLS was asked for (DOCKER_TLS_VERIFY or "
+                f"DOCKER_CERT_PATH is set): unset them, or use the engine's TLS port.")
+    return None
 
 
 def _reason(error: Exception) -> str:

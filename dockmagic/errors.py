@@ -16,6 +16,16 @@ class EngineUnavailable(DockmagicError):
     """No container engine answered (nothing listens at DOCKER_HOST or the default sockets)."""
 
 
+class EngineConnectionLost(EngineUnavailable):
+    """The engine stopped answering in the middle of an operation (it was stopped, crashed or restarted)."""
+
+
+class Interrupted(DockmagicError, KeyboardInterrupt):
+    """An operation was interrupted (Ctrl-C, the notebook's stop button); what it had started was undone.
+
+    A KeyboardInterrupt still, so "Run all" stops there, but shown as its one-line message."""
+
+
 class DockerfileError(DockmagicError):
     """The Dockerfile cannot be built as written (no FROM, an unknown instruction, ...)."""
 
@@ -32,7 +42,7 @@ class DockerBuildError(DockmagicError):
         self.result = result
 
 
-class BuildCancelled(DockmagicError, KeyboardInterrupt):
+class BuildCancelled(Interrupted):
     """A build was interrupted; the stream was closed and its intermediate containers removed."""
 
     def __init__(self, message, result=None):

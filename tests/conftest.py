@@ -35,6 +35,18 @@ def unique_name():
     return make
 
 
+def engine_is_podman() -> bool:
+    """True when the engine the tests talk to (DOCKER_HOST, or the default sockets) is Podman; for
+    ``pytest.mark.skipif`` on what Podman cannot do. False when no engine answers."""
+    from dockmagic.engine import connect
+    from dockmagic.errors import EngineUnavailable
+
+    try:
+        return connect().is_podman
+    except EngineUnavailable:
+        return False
+
+
 def docker_cli(*args: str, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess:
     """The docker CLI on the same engine, to compare what dockmagic does with what users know."""
     return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, input=input)
@@ -71,3 +83,7 @@ def browser():
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
         yield chromium
         chromium.close()
+
+
+# The reliability report (docs/reliability.md): its recorder fixture and the hooks that write it.
+from .reliability import fault_report, pytest_runtest_makereport, pytest_sessionfinish  # noqa: E402,F401

@@ -56,8 +56,8 @@ def test_three_steps(engine, tmp_path):
     assert run.layer_id and progress.steps[2].layer_id
     log = pathlib.Path(run.log_path).read_text()
     assert "hello" in log and "oops" in log
-    assert any(tag.endswith("dmrec-three-steps:latest") or tag == "dmrec-three-steps:latest"
-               for tag in progress.tags)
+    # Podman tags twice (docker.io/library/dmrec-three-steps:latest, then dmrec-three-steps): one tag, as Docker's.
+    assert progress.tags == ["dmrec-three-steps:latest"]
 
 
 def test_docker_marks_stderr(tmp_path):
@@ -169,3 +169,15 @@ def test_carriage_returns_ansi_and_nul_are_shown_safely(tmp_path):
         progress.apply(event)
     lines = [text for text, _ in progress.steps[0].tail]
     assert lines == ["progress 100%", "green and\N{SYMBOL FOR NULL}nul", "partial line"]
+
+
+@pytest.mark.parametrize("name, familiar", [
+    ("docker.io/library/busybox:latest", "busybox:latest"), ("docker.io/team/tool:1", "team/tool:1"),
+    ("busybox", "busybox"), ("localhost/mine:1", "localhost/mine:1"), ("quay.io/x/y", "quay.io/x/y"),
+    ("docker.io/library/a/b", "library/a/b"), ("<none>:<none>", "<none>:<none>"),
+])
+def test_familiar_image_names_are_what_the_docker_cli_shows(name, familiar):
+    from dockmagic.parsing.image_names import familiar_image_name, familiar_tag
+
+    assert familiar_image_name(name) == familiar
+    assert familiar_tag("docker.io/library/x") == familiar_tag("x") == familiar_tag("x:latest") == "x:latest"

@@ -24,6 +24,7 @@ def register(ipython):
     settings = DockMagic.instance(parent=ipython) if not DockMagic.initialized() else DockMagic.instance()
     if settings not in ipython.configurables:
         ipython.configurables.append(settings)
+    from .failures import clear_failures
     from .recording import recording_wrapper
 
     manager = ipython.magics_manager
@@ -33,7 +34,9 @@ def register(ipython):
         for kind, names in magic_class.magics.items():
             for name in names:
                 function = manager.magics[kind][name]
-                manager.magics[kind][name] = recording_wrapper(ipython, settings, name, function)
+                # Outermost: an engine that went away or an interrupt shows as one line, recorded or not.
+                manager.magics[kind][name] = clear_failures(
+                    name, recording_wrapper(ipython, settings, name, function))
 
 
 def unregister(ipython):

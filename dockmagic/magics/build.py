@@ -71,6 +71,7 @@ class BuildMagics(Magics):
             tags=args.tag, context=args.context, build_args=build_args, labels=labels, target=args.target,
             no_cache=args.no_cache, pull=args.pull, network=args.network or self.settings.network or None,
             log_dir=self.settings.log_dir or None, record=args.record or self._recording_path(),
+            context_warning_bytes=self.settings.context_warning_bytes,
         )
         live = not args.quiet and self.settings.live_view and in_notebook_kernel()
         handle = None

@@ -199,7 +199,7 @@ def recording_wrapper(shell, settings, name: str, function):
             return function(*args)
         key = recordings.key(name, line, cell)
         try:
-            engine = settings.engine()
+            engine = settings.connect()
         except EngineUnavailable as problem:
             record = recordings.load(key)
             if record is None:

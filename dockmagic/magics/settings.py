@@ -62,6 +62,29 @@ class DockMagic(SingletonConfigurable):
             self._store = CellRecordings(self.recordings)
         return self._store
 
-    def engine(self) -> Engine:
-        """Connect to the configured engine (raises EngineUnavailable with what was tried)."""
+    def connect(self) -> Engine:
+        """Connect to the configured engine now (raises EngineUnavailable with what was tried)."""
         return connect(self.docker_host or None, timeout=self.connect_timeout)
+
+    def engine(self) -> "EngineWhenNeeded":
+        """The configured engine, connected on first use: an operation checks what the user typed first,
+        so a typo is reported as a typo (with nothing sent) even when no engine answers."""
+        return EngineWhenNeeded(self.connect)
+
+
+class EngineWhenNeeded:
+    """Stands for an :class:`Engine` and connects the first time one of its attributes is used."""
+
+    def __init__(self, connect_now):
+        self._connect_now = connect_now
+        self._engine: Engine | None = None
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        if self._engine is None:
+            self._engine = self._connect_now()
+        return getattr(self._engine, name)
+
+    def __repr__(self) -> str:
+        return repr(self._engine) if self._engine is not None else "<Engine, not connected yet>"

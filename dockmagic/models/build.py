@@ -27,6 +27,7 @@ from ..parsing.build_stream import (
     StepUsedCache,
     Tagged,
 )
+from ..parsing.image_names import familiar_tag
 
 BUILDING, DONE, FAILED, CANCELLED = "building", "done", "failed", "cancelled"
 RUNNING, CACHED = "running", "cached"
@@ -305,8 +306,10 @@ class BuildProgress:
         elif isinstance(event, ImageBuilt):
             self.image_id = event.image_id
         elif isinstance(event, Tagged):
-            if event.tag not in self.tags:
-                self.tags.append(event.tag)
+            # Podman tags twice, docker.io/library/x:latest then x: both are x:latest, as Docker says.
+            tag = familiar_tag(event.tag)
+            if tag not in self.tags:
+                self.tags.append(tag)
         elif isinstance(event, Committed):
             pass
         elif isinstance(event, BuildFailed):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -19,14 +20,17 @@ from typing import Callable, Iterable, Iterator
 import docker
 
 from ..dockerfile import check_buildable
-from ..engine import Engine, connect
+from ..engine import Engine, connect, is_connection_lost, remove_when_back
 from ..errors import BuildCancelled, DockerBuildError, DockerfileError, DockmagicError
 from ..models.build import DONE, FAILED, BuildProgress, StepProgress
 from ..parsing.build_stream import BuildEvent, build_events
-from .context import make_context
+from .context import links_leaving_context, make_context
 from .names import check_image_reference
 
 EventListener = Callable[[BuildEvent], None]
+
+# A build context larger than this is sent after a warning (DockMagic.context_warning_bytes sets it).
+CONTEXT_WARNING_BYTES = 500 * 1024 * 1024
 
 
 @dataclass
@@ -150,6 +154,8 @@ def build(
     watch: Callable[[BuildProgress], None] | None = None,
     on_event: EventListener | None = None,
     record: str | None = None,
+    context_warning_bytes: int | None = CONTEXT_WARNING_BYTES,
+    notify=None,
 ) -> BuildResult:
     """Build ``dockerfile`` (the text of a Dockerfile) and return a :class:`BuildResult`.
 
@@ -158,7 +164,10 @@ def build(
     subscribe there); ``on_event`` receives each parsed event. A failed build raises
     :class:`DockerBuildError` (its ``.result`` holds the steps and logs) unless ``check=False``; an
     interrupt raises :class:`BuildCancelled` after the stream is closed and leftovers are removed.
-    ``record`` names a JSON-lines file that receives the engine's raw stream.
+    ``record`` names a JSON-lines file that receives the engine's raw stream. A context larger than
+    ``context_warning_bytes`` is still sent, after a warning written to ``notify`` (default sys.stderr)
+    and kept in the result's ``warnings``. With ``log_dir``, each build's logs go to a folder of their own
+    in it.
     """
     instructions = check_buildable(dockerfile)
     tags = list(tags or ())
@@ -173,11 +182,23 @@ def build(
                 f"{', '.join(stages) or 'none (name one with FROM image AS name)'}."
             )
     archive, dockerfile_name = make_context(dockerfile, context)
+    context_warnings = [w for w in (_context_size_warning(archive, context, context_warning_bytes),
+                                     _context_links_warning(archive, context)) if w]
+    if context_warnings:
+        notify = notify or sys.stderr
+        notify.write("".join(warning + "\n" for warning in context_warnings))
+        notify.flush()
     engine = engine or connect()
-    log_dir = log_dir or tempfile.mkdtemp(prefix="dockmagic-build-")
-    os.makedirs(log_dir, exist_ok=True)
+    if log_dir:
+        # A folder per build: logs are step-001.log, ..., so two builds sharing one folder (two at once,
+        # or one after another) would append to each other's logs.
+        os.makedirs(log_dir, exist_ok=True)
+        log_dir = tempfile.mkdtemp(prefix="build-", dir=log_dir)
+    else:
+        log_dir = tempfile.mkdtemp(prefix="dockmagic-build-")
     progress = BuildProgress(log_dir, engine=engine.describe())
     progress.requested_tags = tags
+    progress.warnings.extend(context_warnings)
     if watch is not None:
         watch(progress)
 
@@ -196,6 +217,7 @@ def build(
 
     recorder = _Recorder(record, dockerfile, engine) if record else None
     response = None
+    lost = False
     try:
         response = _post_build(engine, archive, params)
         messages = _messages(response)
@@ -210,23 +232,36 @@ def build(
         _close(response)
         progress.cancel()
         _remove_leftovers(engine, progress)
-        raise BuildCancelled(
-            "Build interrupted: the engine was told to stop, its intermediate containers were removed "
-            "and nothing was tagged.",
-            BuildResult.from_progress(progress),
-        ) from None
+        if engine.is_podman:
+            # Podman 4 notices the closed stream only between steps: a RUN step's command runs on.
+            message = ("Build interrupted: the engine was told to stop and nothing was tagged. Podman stops "
+                       "a build only when the running step's command has ended; then it removes that "
+                       "step's container itself.")
+        else:
+            message = ("Build interrupted: the engine was told to stop, its intermediate containers were "
+                       "removed and nothing was tagged.")
+        raise BuildCancelled(message, BuildResult.from_progress(progress)) from None
     except docker.errors.APIError as error:
         # The daemon refused the build before streaming (a Dockerfile it cannot parse, a bad option).
         progress.fail(_api_error_text(error))
     except (OSError, docker.errors.DockerException) as error:
-        progress.fail(f"the connection to the engine broke during the build ({error.__class__.__name__}: "
-                      f"{str(error).splitlines()[0] if str(error) else ''}). Check that the engine is running.")
+        lost = is_connection_lost(error)
+        if lost:
+            progress.fail("the container engine stopped answering during the build (it was stopped or "
+                          "restarted). Nothing was tagged; the build's containers are removed when it "
+                          "answers again. Start the engine, then build again")
+        else:
+            progress.fail(f"the connection to the engine broke during the build ({error.__class__.__name__}: "
+                          f"{str(error).splitlines()[0] if str(error) else ''}). Check that the engine is running.")
     finally:
         _close(response)
         if recorder:
             recorder.close()
 
-    if progress.state == FAILED:
+    if lost:
+        # Nothing can be asked of an engine that is gone: what the build made is removed once it is back.
+        remove_when_back(engine, list(progress.containers) + [s.container_id for s in progress.steps])
+    elif progress.state == FAILED:
         _explain_missing_base(progress, engine, pull)
         _remove_leftovers(engine, progress)
     elif progress.image_id:
@@ -234,6 +269,7 @@ def build(
             progress.size = engine.client.images.get(progress.image_id).attrs.get("Size")
         except docker.errors.DockerException:
             progress.size = None
+        _name_base_layers(engine, progress)
         if not progress.tags and tags:
             progress.tags = list(tags)
         progress.touch()
@@ -241,6 +277,35 @@ def build(
     if check and not result.ok:
         raise DockerBuildError(failure_message(result), result)
     return result
+
+
+def _context_size_warning(archive, folder: str | None, limit: int | None) -> str:
+    """A warning when the context about to be sent is larger than ``limit`` bytes, else ""."""
+    if folder is None or not limit:
+        return ""
+    archive.seek(0, os.SEEK_END)
+    size = archive.tell()
+    archive.seek(0)
+    if size <= limit:
+        return ""
+    from ..views.units import human_size
+
+    return (f"Warning: the build context {folder!r} is {human_size(size)} (more than {human_size(limit)}); "
+            "sending it to the engine may take a while. List what the build does not need in "
+            f"{os.path.join(folder, '.dockerignore')}, or raise %config DockMagic.context_warning_bytes.")
+
+
+def _context_links_warning(archive, folder: str | None) -> str:
+    """A warning naming the symbolic links that point outside the context, else ""."""
+    if folder is None:
+        return ""
+    links = links_leaving_context(archive)
+    if not links:
+        return ""
+    shown = ", ".join(f"{link} -> {target}" for link, target in links[:5]) + (" …" if len(links) > 5 else "")
+    return (f"Warning: {len(links)} symbolic link(s) in the build context point outside it ({shown}). The "
+            "engine gets the links, not what they point to: COPY makes dangling links of them and cannot "
+            "copy through a linked folder. Copy the files into the context instead.")
 
 
 def failure_message(result: BuildResult) -> str:
@@ -340,6 +405,25 @@ def _explain_missing_base(progress: BuildProgress, engine: Engine, pull: bool) -
         f"({progress.error.splitlines()[0][:160]}). Images on this engine: {shown}. Build or load "
         f"{name!r} first (or use one of those)"
     )
+
+
+def _name_base_layers(engine: Engine, progress: BuildProgress) -> None:
+    """Give each FROM step the id of its base image, which Docker's stream names (" ---> <id>") and
+    Podman's does not: looked up after the build, as the engine has it."""
+    stages = set()
+    for step in progress.steps:
+        words = [w for w in step.instruction.split()[1:] if not w.startswith("--")]
+        if not step.instruction.upper().startswith("FROM") or not words:
+            continue
+        from_stage = words[0].lower() in stages
+        if len(words) >= 3 and words[1].lower() == "as":
+            stages.add(words[2].lower())
+        if step.layer_id or from_stage or words[0] == "scratch":
+            continue
+        try:
+            step.layer_id = engine.api.inspect_image(words[0])["Id"].split(":")[-1][:12]
+        except (docker.errors.DockerException, KeyError, TypeError):
+            pass
 
 
 def _is_local(engine: Engine, name: str) -> bool:

@@ -11,13 +11,15 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 
 import docker
 
 from ..engine import Engine, connect
-from ..errors import DockmagicError
+from ..errors import DockmagicError, Interrupted
 from ..models.diff_tree import KIND_NAMES, KINDS
 from ..views.display import TextAndHtml, escape
 from .diff import change_counts, find_container
@@ -25,6 +27,16 @@ from .names import check_image_reference
 
 # The Dockerfile instructions the engine applies on commit (what `docker commit -c` takes).
 COMMIT_INSTRUCTIONS = ("CMD", "ENTRYPOINT", "ENV", "EXPOSE", "LABEL", "USER", "WORKDIR", "VOLUME")
+
+# Images this process committed, by (engine address, container id): Podman's images do not record the
+# container they were committed from (Docker's "Container" field), so %docker_dockerfile looks here.
+_COMMITTED_FROM: dict[tuple[str, str], list[str]] = {}
+
+
+def images_committed_from(engine: Engine, container_id: str) -> list[str]:
+    """Ids of the images this process committed from ``container_id`` on ``engine``, oldest first."""
+    return list(_COMMITTED_FROM.get((engine.address, container_id), ()))
+
 
 _INSTRUCTION = re.compile(r"\s*([A-Za-z]+)(?:\s+(.*))?\s*$", re.DOTALL)
 _PORT = re.compile(r"([0-9]{1,5})(?:-([0-9]{1,5}))?(?:/(tcp|udp|sctp))?", re.IGNORECASE)
@@ -111,18 +123,36 @@ def commit(container: str, reference: str, message: str | None = None, author: s
     started = time.perf_counter()
     found = find_container(engine, container)
     counts = change_counts(engine, found.id)
+    previous_id = _image_id(engine, f"{repository}:{tag}")
+    interrupts = _DeferredInterrupts()
     try:
-        answer = engine.api.commit(
-            found.id, repository=repository, tag=tag, message=message or None, author=author or None,
-            changes=instructions or None, pause=pause,
-        )
+        with interrupts:
+            answer = engine.api.commit(
+                found.id, repository=repository, tag=tag, message=message or None, author=author or None,
+                changes=instructions or None, pause=pause,
+            )
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"Interrupted twice: dockmagic stopped waiting for the commit of {found.name}. The engine may "
+            f"still finish it: see %docker_images, and remove {repository}:{tag} with %docker_rmi if it "
+            "appears."
+        ) from None
     except docker.errors.APIError as error:
         raise DockmagicError(f"The engine refused to commit {found.name}: {error.explanation or error}") from None
     image_id = answer["Id"]
+    if interrupts.count:
+        _undo_commit(engine, image_id, repository, tag, previous_id)
+        was = f"points again to {previous_id.split(':')[-1][:12]}" if previous_id else "does not exist"
+        raise Interrupted(
+            f"Interrupted: the engine finishes a commit once it has begun, so dockmagic waited for it and "
+            f"removed the image it made; {repository}:{tag} {was}, as before the commit."
+        )
     image = engine.api.inspect_image(image_id)
     history = engine.api.history(image_id)
+    _COMMITTED_FROM.setdefault((engine.address, found.id), []).append(image.get("Id") or image_id)
     return CommitResult(
-        image_id=image_id,
+        # The inspect's id: Podman answers a commit with the bare hex, its inspect with "sha256:<hex>".
+        image_id=image.get("Id") or image_id,
         tags=[f"{repository}:{tag}"],
         size=image.get("Size") or 0,
         layer_size=history[0].get("Size", 0) if history else 0,
@@ -134,6 +164,47 @@ def commit(container: str, reference: str, message: str | None = None, author: s
         seconds=time.perf_counter() - started,
         engine=engine.describe(),
     )
+
+
+class _DeferredInterrupts:
+    """While a commit request runs, the first interrupt is only counted: the engine completes a commit it
+    has begun whether or not we wait, so stopping the wait would leave an image the user never got. A
+    second interrupt stops the wait. Outside the main thread (no signal handling there), nothing changes."""
+
+    def __init__(self):
+        self.count = 0
+        self._previous = None
+
+    def _handle(self, signum, frame):
+        self.count += 1
+        if self.count > 1:
+            raise KeyboardInterrupt
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        return False
+
+
+def _image_id(engine: Engine, reference: str) -> str | None:
+    try:
+        return engine.api.inspect_image(reference)["Id"]
+    except docker.errors.NotFound:
+        return None
+
+
+def _undo_commit(engine: Engine, image_id: str, repository: str, tag: str, previous_id: str | None) -> None:
+    """Remove the image an interrupted commit made, giving its tag back to the image that had it."""
+    if previous_id and previous_id != image_id:
+        engine.api.tag(previous_id, repository, tag, force=True)
+        engine.api.remove_image(image_id)
+    elif not previous_id:
+        engine.api.remove_image(f"{repository}:{tag}")
 
 
 def split_reference(reference: str) -> tuple[str, str]:

@@ -11,6 +11,7 @@ import codecs
 import os
 import posixpath
 import socket
+import ssl
 import struct
 import sys
 from collections import deque
@@ -18,10 +19,11 @@ from dataclasses import dataclass, field
 
 import docker
 
-from ..engine import Engine, connect
-from ..errors import ContainerError, DockmagicError, NotFound
+from ..engine import Engine, connect, is_connection_lost, remove_when_back
+from ..errors import ContainerError, DockmagicError, EngineConnectionLost, Interrupted, NotFound
 from ..views.display import TextAndHtml, escape
 from ..views.tables import Table, containers_table, images_table
+from ..parsing.image_names import familiar_image_name
 from .names import check_container_name, check_image_reference
 
 # How much of a program's output a result keeps (the end of it): enough for any error message, bounded
@@ -92,6 +94,13 @@ def ensure_image(engine: Engine, reference: str, notify=None) -> dict:
             if isinstance(message, dict) and message.get("error"):
                 raise docker.errors.APIError(message["error"])
         return engine.api.inspect_image(reference_to_pull)
+    except KeyboardInterrupt:
+        # The interrupted request's connection is dropped. The engine may go on trying the registry until
+        # its own timeout (Docker: 10 s for a TLS handshake), but nothing of it reaches this run.
+        raise Interrupted(
+            f"Interrupted while pulling {reference_to_pull!r}: dockmagic stopped waiting for the engine; "
+            "nothing was pulled and no container was made."
+        ) from None
     except docker.errors.APIError as error:
         reason = error.explanation if isinstance(getattr(error, "explanation", None), str) else str(error)
         raise NotFound(_missing_image_message(engine, reference, _first_line(reason))) from None
@@ -148,6 +157,20 @@ def parse_volumes(specs) -> list[str]:
     return binds
 
 
+def note_remote_binds(engine: Engine, binds: list[str], notify=None) -> None:
+    """Say, before running, that a bind mount's source is a folder of the engine's machine when the
+    engine is elsewhere (a remote DOCKER_HOST): Docker makes a missing one there, empty, without a word."""
+    folders = [bind.split(":")[0] for bind in binds if bind.startswith("/")]
+    if not folders or engine.is_on_this_machine:
+        return
+    notify = notify or sys.stderr
+    notify.write(
+        f"note: the engine at {engine.address} runs on another machine: -v mounts "
+        f"{', '.join(folders)} from that machine, not from this one (made there, empty, if missing). "
+        "To bring files from here, COPY them in a %%dockerfile build.\n")
+    notify.flush()
+
+
 def check_network(network: str | None) -> str | None:
     if network is None or network == "":
         return None
@@ -193,7 +216,7 @@ class ContainerInfo(TextAndHtml):
         return cls(
             name=attrs.get("Name", "").lstrip("/"),
             id=attrs.get("Id", ""),
-            image=attrs.get("Config", {}).get("Image", ""),
+            image=familiar_image_name(attrs.get("Config", {}).get("Image", "")),
             state=state.get("Status", "?"),
             exit_code=exit_code,
             attrs=attrs,
@@ -262,7 +285,8 @@ def _command_text(command) -> str:
 # --- Streams ---------------------------------------------------------------------------------------
 
 def raw_socket(hijacked):
-    """The socket under what docker-py returns for a hijacked connection (a SocketIO on unix/http)."""
+    """The socket under what docker-py returns for a hijacked connection (a SocketIO on unix/http, an
+    SSLSocket already on a TLS engine)."""
     return getattr(hijacked, "_sock", hijacked)
 
 
@@ -312,7 +336,8 @@ class FrameReader:
             self.sock.settimeout(timeout)
             try:
                 data = self.sock.recv(1 << 16)
-            except (socket.timeout, BlockingIOError):  # BlockingIOError: timeout 0 and nothing there
+            except (socket.timeout, BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                # BlockingIOError (plain socket) or SSLWant*Error (a TLS engine): timeout 0 and nothing there.
                 return None
             except OSError:  # the connection broke: as good as the end
                 data = b""
@@ -437,6 +462,7 @@ def run(
     api = engine.api
     _check_free_name(engine, name)
     ensure_image(engine, image, notify=stderr)
+    note_remote_binds(engine, binds, notify=stderr)
 
     host_config = api.create_host_config(binds=binds or None, network_mode=network,
                                          auto_remove=detach and not keep)
@@ -463,7 +489,14 @@ def run(
     removed = False
     try:
         # Attach before starting, so that not a byte of output is missed.
-        hijacked = api.attach_socket(container_id, params={"stdout": 1, "stderr": 1, "stream": 1})
+        try:
+            hijacked = api.attach_socket(container_id, params={"stdout": 1, "stderr": 1, "stream": 1})
+        except docker.errors.APIError as error:
+            # Podman prepares the container's process when attaching: a program the image lacks fails
+            # here, not at the start. Never started: nothing worth keeping, even with keep.
+            _remove_quietly(api, container_id)
+            removed = True
+            raise _start_error(error, image, command) from None
         sock = raw_socket(hijacked)
         try:
             try:
@@ -491,7 +524,21 @@ def run(
         else:
             _remove_quietly(api, container_id)
             removed = True
-        raise
+        what = "killed (kept: --keep)" if keep else "killed and removed"
+        raise Interrupted(f"Interrupted: container {container_id[:12]} ({image}) was {what}.") from None
+    except Exception as error:
+        if not is_connection_lost(error):
+            raise
+        # The engine went away mid-run (a restart stops the container but keeps it): remove it once the
+        # engine answers again, rather than leave it behind.
+        if not keep:
+            remove_when_back(engine, [container_id])
+            removed = True
+        later = "is removed when the engine answers again" if not keep else "was kept (--keep)"
+        raise EngineConnectionLost(
+            f"The container engine stopped answering while container {container_id[:12]} ({image}) ran. "
+            f"The container {later}. Start the engine, then run the cell again."
+        ) from None
     finally:
         if not keep and not removed:
             _remove_quietly(api, container_id)
@@ -568,6 +615,7 @@ def start(
     api = engine.api
     _check_free_name(engine, name)
     image_attrs = ensure_image(engine, image)
+    note_remote_binds(engine, binds)
 
     config = image_attrs.get("Config") or {}
     default = (config.get("Entrypoint") or []) + (config.get("Cmd") or [])
@@ -667,7 +715,12 @@ def remove_images(references, *, force: bool = False, engine: Engine | None = No
                 f"that use it (%docker_ps -a), or use %docker_rmi -f.{done}"
             ) from None
         for answer in answers or ():
-            for key in ("Untagged", "Deleted"):
-                if key in answer:
-                    lines.append(f"{key}: {answer[key]}")
+            if "Untagged" in answer:
+                lines.append(f"Untagged: {familiar_image_name(answer['Untagged'])}")
+            if "Deleted" in answer:
+                deleted = answer["Deleted"]
+                # Podman names the deleted image by its bare hex, Docker as sha256:<hex>.
+                if len(deleted) == 64 and ":" not in deleted:
+                    deleted = "sha256:" + deleted
+                lines.append(f"Deleted: {deleted}")
     return Removed(lines)

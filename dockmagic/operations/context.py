@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import posixpath
 import tarfile
 import uuid
 
@@ -47,3 +48,24 @@ def make_context(dockerfile: str, folder: str | None = None) -> tuple[io.BytesIO
     except OSError as error:
         raise BuildContextError(f"Cannot read the build context {folder!r}: {error}.") from None
     return archive, name
+
+
+def links_leaving_context(archive) -> list[tuple[str, str]]:
+    """``(link, target)`` of each symbolic link in the context tar that points outside the context (an
+    absolute target, or one climbing above the context's root). The engine receives such a link as a
+    link, never what it points to: a COPY of it gives a dangling link in the image, and a COPY through
+    a linked folder finds nothing. The tar is read back to its start."""
+    found = []
+    archive.seek(0)
+    try:
+        with tarfile.open(fileobj=archive, mode="r:") as tar:
+            for member in tar:
+                if not member.issym():
+                    continue
+                target = member.linkname
+                inside = posixpath.normpath(posixpath.join(posixpath.dirname(member.name), target))
+                if target.startswith("/") or inside == ".." or inside.startswith("../"):
+                    found.append((member.name, target))
+    finally:
+        archive.seek(0)
+    return found

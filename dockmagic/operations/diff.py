@@ -125,7 +125,7 @@ def container_diff(container: str, engine: Engine | None = None, sizes: bool = F
     engine = engine or connect()
     started = time.perf_counter()
     found = find_container(engine, container)
-    raw = engine.api.diff(found.id) or []
+    raw = _changes(engine, found)
     if sizes:
         measured, method = change_sizes(engine, found.id, raw_changes(raw))
         changes = [Change(API_KINDS[item["Kind"]], item["Path"], measured.get(item["Path"]))
@@ -138,6 +138,20 @@ def container_diff(container: str, engine: Engine | None = None, sizes: bool = F
         sizes=measured, seconds=time.perf_counter() - started, engine=engine.describe(),
         size_method=method,
     )
+
+
+def _changes(engine: Engine, found) -> list[dict]:
+    """The engine's change list, or a clear error when the engine cannot make one (Podman 4.3 answers 500
+    for a container in which a file was replaced by a directory; docker diff fails the same way)."""
+    try:
+        return engine.api.diff(found.id) or []
+    except docker.errors.APIError as error:
+        if error.status_code != 500:
+            raise
+        raise DockmagicError(
+            f"{engine.name} could not list the changes of container {found.name!r}: {error.explanation}. "
+            "docker diff fails the same way on this engine; the container itself is unchanged."
+        ) from None
 
 
 def raw_changes(raw: list[dict]) -> list[tuple[str, str]]:

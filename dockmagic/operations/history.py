@@ -30,6 +30,7 @@ import docker
 from ..engine import Engine, connect
 from ..errors import DockmagicError, NotFound
 from ..models.diff_tree import KINDS
+from ..parsing.image_names import familiar_image_name
 from .diff import ChunkReader, member_path
 
 WHITEOUT = ".wh."
@@ -137,9 +138,13 @@ def image_history(image: str, engine: Engine | None = None, files: bool = True) 
     found = find_image(engine, image)
     layers = [
         HistoryLayer(
-            id=entry.get("Id") or "<missing>", created=int(entry.get("Created") or 0),
+            id=_full_id(entry.get("Id")), created=int(entry.get("Created") or 0),
             created_by=entry.get("CreatedBy") or "", size=int(entry.get("Size") or 0),
-            comment=entry.get("Comment") or "", tags=list(entry.get("Tags") or []),
+            comment=entry.get("Comment") or "",
+            # Podman names no tags here: the image's own tags go to its own (top) layer, as Docker puts them.
+            tags=list(entry.get("Tags") or
+                      ([familiar_image_name(t) for t in found.tags] if _full_id(entry.get("Id")) == found.id
+                       else [])),
         )
         for entry in engine.api.history(found.id)
     ]
@@ -156,6 +161,15 @@ def image_history(image: str, engine: Engine | None = None, files: bool = True) 
         image=image, image_id=found.id, layers=layers, files_read=files, files_note=note,
         seconds=time.perf_counter() - started, engine=engine.describe(),
     )
+
+
+def _full_id(layer_id: str | None) -> str:
+    """A history entry's id as Docker writes it: "sha256:<hex>" (Podman writes the bare hex), or "<missing>"."""
+    if not layer_id:
+        return "<missing>"
+    if len(layer_id) == 64 and all(c in "0123456789abcdef" for c in layer_id):
+        return "sha256:" + layer_id
+    return layer_id
 
 
 def find_image(engine: Engine, image: str):

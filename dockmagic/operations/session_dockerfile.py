@@ -32,6 +32,7 @@ import docker
 from ..engine import Engine, connect
 from ..errors import DockmagicError
 from ..views.display import TextAndHtml, escape
+from ..parsing.image_names import familiar_image_name
 from .containers import _remove_quietly, find_container
 from .names import check_image_reference
 from .shell import ShellSession, ShellState, find_session
@@ -42,6 +43,7 @@ IGNORED_PATHS = (
     "/var/log", "/var/cache", "/var/lib/apt/lists", "/tmp", "/var/tmp", "/root/.cache",
     "/root/.bash_history", "/root/.ash_history", "/root/.sh_history",
     "/etc/hostname", "/etc/hosts", "/etc/resolv.conf", "/.dockerenv", "/proc", "/sys", "/dev",
+    "/etc/mtab", "/run/.containerenv",  # Podman's, in every container's layer
 )
 
 # Variables the engine sets per container; they are not the session's doing.
@@ -305,17 +307,21 @@ def _env_dict(pairs) -> dict[str, str]:
 
 def committed_image(engine: Engine, container: dict) -> dict | None:
     """The newest image committed from ``container`` (an inspect; matched on the image's ``Container``
-    field), or None. Only images made after the container are looked at."""
+    field), or None. Only images made after the container are looked at. Podman records no ``Container``:
+    there, the images this process committed from it (with %docker_commit) are the candidates."""
+    from .commit import images_committed_from
+
     created = _timestamp(container.get("Created", ""))
     candidates = []
+    ours = set(images_committed_from(engine, container["Id"]))
     for summary in engine.api.images():
-        if summary.get("Created", 0) < created - 1:
+        if summary.get("Created", 0) < created - 1 and summary.get("Id") not in ours:
             continue
         try:
             attrs = engine.api.inspect_image(summary["Id"])
         except docker.errors.NotFound:
             continue
-        if attrs.get("Container") == container["Id"]:
+        if attrs.get("Container") == container["Id"] or (not attrs.get("Container") and attrs.get("Id") in ours):
             candidates.append(attrs)
     candidates.sort(key=lambda a: a.get("Created", ""))
     return candidates[-1] if candidates else None
@@ -505,6 +511,8 @@ def session_dockerfile(name: str, *, cmd=None, engine: Engine | None = None) -> 
         image_config = engine.api.inspect_image(attrs.get("Image") or image).get("Config") or {}
     except docker.errors.NotFound:
         image_config = {}
+    if engine.is_podman:
+        image, container_config = _without_podman_additions(image, container_config, image_config)
     entrypoint = None
     if isinstance(cmd, str):
         cmd = shlex.split(cmd)
@@ -531,8 +539,27 @@ def session_dockerfile(name: str, *, cmd=None, engine: Engine | None = None) -> 
                              included=included, cmd_source=cmd_source)
 
 
+# What Podman adds to every container's environment (containers.conf's default env, and "container"),
+# when the image does not set it: the engine's doing, not the session's.
+PODMAN_DEFAULT_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM": "xterm",
+                      "container": "podman"}
+
+
+def _without_podman_additions(image: str, container_config: dict, image_config: dict) -> tuple[str, dict]:
+    """The image's name as the user wrote it (Podman answers docker.io/library/busybox:latest for busybox)
+    and the container's config without the variables Podman sets in every container."""
+    familiar = familiar_image_name(image)
+    if familiar != image and familiar.endswith(":latest"):
+        familiar = familiar[:-len(":latest")]
+    image_env = _env_dict(image_config.get("Env"))
+    env = [pair for pair in container_config.get("Env") or ()
+           if not (pair.partition("=")[0] not in image_env
+                   and PODMAN_DEFAULT_ENV.get(pair.partition("=")[0]) == pair.partition("=")[2])]
+    return familiar, dict(container_config, Env=env)
+
+
 def _image_name(attrs: dict) -> str:
-    return (attrs.get("RepoTags") or [attrs["Id"].split(":")[-1][:12]])[0]
+    return familiar_image_name((attrs.get("RepoTags") or [attrs["Id"].split(":")[-1][:12]])[0])
 
 
 def write_dockerfile(result: SessionDockerfile, path: str) -> SessionDockerfile:

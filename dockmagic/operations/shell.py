@@ -298,6 +298,9 @@ class ShellSession:
         self._sock = self._hijacked = self._reader = None
 
     def _send(self, text: str) -> None:
+        # Blocking: the last read may have left the socket non-blocking (timeout 0), and a non-blocking
+        # sendall can stop part-way (always possible over TLS).
+        self._sock.settimeout(None)
         self._sock.sendall(text.encode("utf-8"))
 
     def _signal(self, script: str) -> None:

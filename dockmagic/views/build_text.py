@@ -20,6 +20,7 @@ from ..parsing.build_stream import (
     StepUsedCache,
     Tagged,
 )
+from ..parsing.image_names import familiar_tag
 from .display import escape
 from .units import human_size
 
@@ -34,6 +35,9 @@ class CliBuildPrinter:
     def __init__(self, stream=None):
         self.stream = stream or sys.stdout
         self._line_open = False
+        self._built = False
+        self._tags: list[str] = []  # tags announced before "Successfully built" (Podman), printed after it
+        self._printed_tags: set[str] = set()
 
     def _write(self, text: str) -> None:
         self.stream.write(text)
@@ -61,12 +65,27 @@ class CliBuildPrinter:
             self._write(f"\x1b[91m{event.text}\x1b[0m" if event.stderr else event.text)
         elif isinstance(event, BuildSucceeded):
             self._line(f"Successfully built {event.short_id}")
+            self._built = True
+            self._print_tags()
         elif isinstance(event, Tagged):
-            self._line(f"Successfully tagged {event.tag}")
+            # Podman tags before it says "built", and twice (docker.io/library/x:latest, then x): each tag
+            # is printed once, familiar, after the "built" line, as Docker prints it.
+            self._tags.append(familiar_tag(event.tag))
+            if self._built:
+                self._print_tags()
         if hasattr(self.stream, "flush"):
             self.stream.flush()
 
+    def _print_tags(self) -> None:
+        for tag in self._tags:
+            if tag not in self._printed_tags:
+                self._printed_tags.add(tag)
+                self._line(f"Successfully tagged {tag}")
+        self._tags.clear()
+
     def finish(self, progress: BuildProgress) -> None:
+        if progress.state == DONE:
+            self._print_tags()
         if self._line_open:
             self._line("")
 

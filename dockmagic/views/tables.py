@@ -7,6 +7,7 @@ import json
 import time
 from dataclasses import dataclass, field
 
+from ..parsing.image_names import familiar_image_name
 from .display import TextAndHtml, escape
 from .units import cli_size, ellipsis, human_duration
 
@@ -80,7 +81,8 @@ def containers_table(containers: list[dict], now: float | None = None) -> Table:
     for c in containers:
         command = json.dumps(ellipsis(c.get("Command", ""), 20), ensure_ascii=False)
         names = ",".join(n.lstrip("/") for n in c.get("Names") or ())
-        rows.append([c.get("Id", "")[:12], c.get("Image", ""), command, _ago(c.get("Created", now), now),
+        rows.append([c.get("Id", "")[:12], familiar_image_name(c.get("Image", "")), command,
+                     _ago(c.get("Created", now), now),
                      c.get("Status", ""), _ports(c.get("Ports")), names])
     return Table(["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"], rows,
                  records=list(containers), empty="No containers. Start one with %docker_start IMAGE.")
@@ -93,7 +95,8 @@ def images_table(images: list[dict], now: float | None = None) -> Table:
     for image in sorted(images, key=lambda i: i.get("Created", 0), reverse=True):
         tags = [t for t in image.get("RepoTags") or () if t != "<none>:<none>"] or ["<none>:<none>"]
         for tag in tags:
-            repository, _, name_tag = tag.rpartition(":")
+            # As the CLI shows them: Podman's docker.io/library/busybox is busybox.
+            repository, _, name_tag = familiar_image_name(tag).rpartition(":")
             rows.append([repository, name_tag, image.get("Id", "").split(":")[-1][:12],
                          _ago(image.get("Created", now), now), cli_size(image.get("Size", 0))])
             records.append(image)
