@@ -29,6 +29,13 @@ def code_cells(notebook):
 
 
 _STEP_LINE = re.compile(r"^\s+((?:\[\d+/\d+\] )?Step \d+/\d+)\s+(\w+)\s+[\d.]+ s\s+\S*\s+(.*)$")
+_DIFF_LINE = re.compile(r"^[ACD] /")
+
+
+def _is_diff_text(text: str) -> bool:
+    """True for the text form of a diff: docker diff's lines, "A /path", "C /path", "D /path"."""
+    lines = text.splitlines()
+    return bool(lines) and all(_DIFF_LINE.match(line) for line in lines)
 
 
 def kind_of(cell) -> list:
@@ -49,6 +56,9 @@ def kind_of(cell) -> list:
         steps = [m.groups() for m in map(_STEP_LINE.match, text.splitlines()) if m]
         if steps:
             kinds.append(("build", tuple(steps)))
+        elif "application/vnd.jupyter.widget-view+json" in data and _is_diff_text(text):
+            # The engine lists a diff's top-level folders in no fixed order: compare them as a set.
+            kinds.append(("diff", sorted(line for line in text.splitlines() if line.count("/") == 1)))
         elif "application/vnd.jupyter.widget-view+json" in data:
             kinds.append(("widget", text.splitlines()[0].split(":")[0] if text else ""))
         else:
