@@ -274,8 +274,12 @@ def test_engine_killed_during_a_run(ipython_shell, unique_name, killable_image, 
                  seen + " — next magic: " + shown_next.strip().splitlines()[0], seconds, before, after)
 
 
+_ERROR_LINE = re.compile(r"^[A-Z]\w*(Error|NotFound|Lost|Interrupted|Unavailable|Cancelled): ")
+
+
 def _last_error(shown: str) -> str:
-    lines = [line for line in shown.splitlines() if "Error" in line or "Lost" in line or "Interrupted" in line]
+    """The line where IPython shows the error (``NotFound: No image ...``), else the end of the output."""
+    lines = [line for line in shown.splitlines() if _ERROR_LINE.match(line)]
     return lines[-1] if lines else shown.strip()[-300:]
 
 
@@ -856,7 +860,7 @@ BEFORE_SENDING = [
     ("%docker_run with an image name the engine refuses", "line", "docker_run", "Busy:Box true", None),
     ("%docker_run -e without a key", "line", "docker_run", "-e =x busybox true", None),
     ("%docker_run -v that is not SRC:DST", "line", "docker_run", "-v /only busybox true", None),
-    ("%docker_start --name the engine refuses", "line", "docker_start", "busybox --name -bad", None),
+    ("%docker_start --name the engine refuses", "line", "docker_start", "busybox --name=-bad", None),
     ("%docker_commit to a repository name the engine refuses", "line", "docker_commit", "box Bad/Repo", None),
     ("%docker_commit -c with an instruction commit cannot apply", "line", "docker_commit",
      "-c 'RUN true' box repo:1", None),
@@ -881,6 +885,8 @@ def test_bad_input_is_refused_before_anything_is_sent(ipython_shell, monkeypatch
     assert_one_line(shown)
     assert seconds < 2
     message = shown.strip().splitlines()[-1] if shown.strip() else f"{type(error).__name__}: {error}"
+    if "refuses" in what:  # dockmagic's own check of the name, not the option parser, said no
+        assert "is not a valid" in message, message
     fault_report(f"Bad input: {what}", message, seconds, left="nothing (nothing was sent)")
 
 

@@ -610,7 +610,7 @@ def start(
     kept, so a commit keeps the image's CMD; otherwise ``/bin/sh`` becomes the entrypoint. Run code in it
     with ``%%docker_shell NAME`` (or :func:`dockmagic.operations.shell.run_cell`).
     """
-    environment, binds, network = _checked_options(image, None, environment, volumes, network)
+    environment, binds, network = _checked_options(image, name, environment, volumes, network)
     engine = engine or connect()
     api = engine.api
     _check_free_name(engine, name)
