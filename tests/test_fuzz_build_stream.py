@@ -244,6 +244,18 @@ def test_how_output_is_split_into_messages_does_not_change_what_shows(texts, dat
     assert whole.steps[0].line_count == cut.steps[0].line_count
 
 
+
+def test_a_long_line_with_colour_codes_is_cut_the_same_whole_or_in_pieces():
+    """Found by the property above: a line longer than the model keeps, with an escape sequence past the
+    kept part, said how many characters the log file holds beyond it differently when it came whole."""
+    text = "\n" + "x" * 7998 + "\x1b[31m" + "x" * 7998 + "\n"
+    header = [{"stream": "Step 1/1 : RUN x"}, {"stream": "\n"}]
+    whole = run(header + [{"stream": text}], "finish")
+    cut = run(header + [{"stream": text[:1]}, {"stream": text[1:]}], "finish")
+    shown = [line for line, _ in whole.steps[0].tail]
+    assert shown == [line for line, _ in cut.steps[0].tail]
+    assert shown[1] == "x" * 4000 + " … (12001 more characters in the log file)"
+
 @settings(max_examples=500, deadline=None)
 @given(st.one_of(TEXT, LONG_TEXT, st.text()), st.integers(0, 10**9))
 def test_displayable_lines_are_single_safe_bounded_lines(line, more):

@@ -106,6 +106,17 @@ class LineAccumulator:
         return displayable(kept, more)
 
 
+def _displayable_line(line: str) -> str:
+    """A whole line that came in one piece, shown exactly as if it had come in many: a long one is cut
+    where a :class:`LineAccumulator` cuts it, so the count of characters left out does not depend on
+    where the engine split its output."""
+    if len(line) <= KEPT_LINE_CHARS:
+        return displayable(line)
+    accumulator = LineAccumulator()
+    accumulator.feed(line)
+    return accumulator.line()
+
+
 class StepProgress:
     """One build step as it runs: ``Step 2/3``, its instruction, state, time, layer and log."""
 
@@ -158,7 +169,7 @@ class StepProgress:
             marked = stderr or self._partial_stderr
             keep = self.tail.maxlen
             shown = [self._partial.line()] if complete <= keep else []
-            shown.extend(displayable(line) for line in pieces[1:-1][-keep:])
+            shown.extend(map(_displayable_line, pieces[1:-1][-keep:]))
             self.tail.extend((line, marked) for line in shown)
             self._partial = LineAccumulator()
             self._partial.feed(pieces[-1])
