@@ -192,7 +192,9 @@ def user_cell(shell, code: str, capfd) -> tuple[BaseException | None, str]:
 
 @pytest.mark.slow
 def test_engine_unreachable_when_the_extension_loads(kernel_factory, fault_report):
-    kernel = kernel_factory()
+    # A user whose one engine is this Docker: a Podman service left running here would otherwise answer
+    # on the next default socket.
+    kernel = kernel_factory(env=dict(os.environ, DOCKER_HOST=f"unix://{DOCKER_SOCKET}"))
     try:
         kill_engine()
         wait_for(lambda: not engine_answers(), timeout=10)
@@ -408,8 +410,9 @@ def kernel_factory(tmp_path_factory):
 
     started = []
 
-    def make() -> Kernel:
-        manager, client = start_new_kernel(kernel_name="python3", cwd=str(tmp_path_factory.mktemp("kernel")))
+    def make(env: dict | None = None) -> Kernel:
+        manager, client = start_new_kernel(kernel_name="python3", cwd=str(tmp_path_factory.mktemp("kernel")),
+                                           env=env)
         kernel = Kernel(manager, client)
         started.append(kernel)
         return kernel

@@ -81,12 +81,15 @@ def make_certificates(folder: Path, ca_of_client: Path | None = None) -> Path:
     return folder
 
 
-def connect_error(timeout_seconds: float = FAST_SECONDS) -> str:
+def connect_error(fault_report, fault: str, timeout_seconds: float = FAST_SECONDS) -> str:
+    """The message connecting gives (checked to come fast), recorded for docs/reliability.md as ``fault``."""
     started = time.monotonic()
     with pytest.raises(EngineUnavailable) as caught:
         connect()
     seconds = time.monotonic() - started
     assert seconds < timeout_seconds, f"took {seconds:.1f} s"
+    fault_report(f"Remote engine over TLS ({ADDRESS}): {fault}", f"EngineUnavailable: {caught.value}", seconds,
+                 left="nothing (the connection was refused before any request)")
     return str(caught.value)
 
 
@@ -97,21 +100,21 @@ def assert_short_and_plain(message: str) -> None:
         assert noise not in message, message
 
 
-def test_certificates_of_another_ca_are_refused_clearly(tls_environment, monkeypatch, tmp_path):
+def test_certificates_of_another_ca_are_refused_clearly(tls_environment, monkeypatch, tmp_path, fault_report):
     # Client and CA both from another CA: this client cannot trust the engine's certificate.
     monkeypatch.setenv("DOCKER_CERT_PATH", str(make_certificates(tmp_path / "other")))
-    message = connect_error()
+    message = connect_error(fault_report, 'DOCKER_CERT_PATH holds certificates of another CA')
     assert message.startswith(f"TLS certificate check failed for the engine at {ADDRESS} (DOCKER_HOST)")
     assert f"{tmp_path}/other/ca.pem" in message and "DOCKER_CERT_PATH" in message
     assert_short_and_plain(message)
 
 
 def test_a_client_certificate_the_engine_does_not_trust_is_refused_clearly(tls_environment, monkeypatch,
-                                                                          tmp_path):
+                                                                          tmp_path, fault_report):
     # The right CA, but a client certificate signed by another one: the engine refuses the client.
     folder = make_certificates(tmp_path / "mixed", ca_of_client=Path(CERT_PATH) / "ca.pem")
     monkeypatch.setenv("DOCKER_CERT_PATH", str(folder))
-    message = connect_error()
+    message = connect_error(fault_report, 'the right CA, a client certificate the engine does not trust')
     assert message.startswith(f"The engine at {ADDRESS} (DOCKER_HOST) refused this client's TLS certificate")
     assert f"{folder}/cert.pem" in message and "not signed by a CA the engine trusts" in message
     assert_short_and_plain(message)
@@ -126,20 +129,20 @@ def test_docker_info_shows_the_certificate_problem(tls_environment, monkeypatch,
     assert "TLS certificate check failed" in info._repr_mimebundle_()["text/html"]
 
 
-def test_plain_tcp_to_the_tls_port_says_tls_is_needed(remote_engine, monkeypatch):
+def test_plain_tcp_to_the_tls_port_says_tls_is_needed(remote_engine, monkeypatch, fault_report):
     monkeypatch.setenv("DOCKER_HOST", ADDRESS)
     monkeypatch.delenv("DOCKER_TLS_VERIFY", raising=False)
     monkeypatch.delenv("DOCKER_CERT_PATH", raising=False)
-    message = connect_error()
+    message = connect_error(fault_report, 'plain TCP (DOCKER_TLS_VERIFY unset) to its TLS port')
     assert message.startswith(f"The engine at {ADDRESS} (DOCKER_HOST) only accepts TLS connections and this "
                               "one was plain TCP")
     assert "DOCKER_TLS_VERIFY=1" in message and "DOCKER_CERT_PATH" in message
     assert_short_and_plain(message)
 
 
-def test_missing_client_certificates_are_named(tls_environment, monkeypatch, tmp_path):
+def test_missing_client_certificates_are_named(tls_environment, monkeypatch, tmp_path, fault_report):
     monkeypatch.setenv("DOCKER_CERT_PATH", str(tmp_path))
-    message = connect_error()
+    message = connect_error(fault_report, 'DOCKER_CERT_PATH lacks the certificates')
     assert message.startswith(f"TLS to the engine at {ADDRESS} (DOCKER_HOST) is misconfigured: {tmp_path} lacks "
                               "ca.pem, cert.pem or key.pem")
     assert_short_and_plain(message)
