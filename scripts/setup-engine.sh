@@ -7,6 +7,9 @@
 # With no registry reachable, it makes busybox:latest and debian:bookworm locally with `docker import`.
 set -euo pipefail
 
+# shellcheck source=busybox-rootfs.sh
+source "$(dirname "$0")/busybox-rootfs.sh"
+
 say() { printf 'setup-engine: %s\n' "$*"; }
 die() { printf 'setup-engine: %s\n' "$*" >&2; exit 1; }
 
@@ -66,15 +69,7 @@ try_pull() {
 make_busybox() {
   apt_install busybox-static
   local root; root=$(mktemp -d)
-  mkdir -p "$root/bin" "$root/tmp" "$root/etc" "$root/root"
-  cp /bin/busybox "$root/bin/busybox"
-  # One link per applet, as the official busybox image has them.
-  (cd "$root" && /bin/busybox --list-full | while read -r applet; do
-     [ "$applet" = bin/busybox ] && continue
-     mkdir -p "$(dirname "$applet")"; ln -sf /bin/busybox "$applet"; done)
-  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n' > "$root/etc/passwd"
-  printf 'root:x:0:\nnobody:x:65534:\n' > "$root/etc/group"
-  chmod 1777 "$root/tmp"
+  busybox_rootfs "$root"
   tar -C "$root" -c . | docker import -c 'CMD ["sh"]' -c "LABEL org.dockmagic.base-version=$BASE_VERSION" -m "made locally by dockmagic's setup (busybox-static)" - busybox:latest >/dev/null
   rm -rf "$root"
 }

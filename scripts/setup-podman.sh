@@ -24,6 +24,8 @@
 #     sees the same images and containers.
 #   - storage: the default (overlay on /var/lib/containers/storage, native diff on ext4) works as it is.
 set -euo pipefail
+# shellcheck source=busybox-rootfs.sh
+source "$(dirname "$0")/busybox-rootfs.sh"
 
 SOCK_PATH=/run/podman/podman.sock
 SOCK=unix://$SOCK_PATH
@@ -120,18 +122,11 @@ name_like_a_pull() {
 }
 
 make_busybox_rootfs() {
-  # As scripts/setup-engine.sh does for Docker: busybox-static with one link per applet.
+  # As scripts/setup-engine.sh does for Docker.
   dpkg -s busybox-static >/dev/null 2>&1 || {
     apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static >/dev/null; }
   local root; root=$(mktemp -d)
-  mkdir -p "$root/bin" "$root/tmp" "$root/etc" "$root/root"
-  cp /bin/busybox "$root/bin/busybox"
-  (cd "$root" && /bin/busybox --list-full | while read -r applet; do
-     [ "$applet" = bin/busybox ] && continue
-     mkdir -p "$(dirname "$applet")"; ln -sf /bin/busybox "$applet"; done)
-  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n' > "$root/etc/passwd"
-  printf 'root:x:0:\nnobody:x:65534:\n' > "$root/etc/group"
-  chmod 1777 "$root/tmp"
+  busybox_rootfs "$root"
   tar -C "$root" -c . | podman import -q -c 'CMD ["sh"]' \
     -m "made locally by dockmagic's setup (busybox-static)" - docker.io/library/busybox:latest >/dev/null
   rm -rf "$root"
