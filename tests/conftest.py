@@ -47,9 +47,37 @@ def engine_is_podman() -> bool:
         return False
 
 
-def docker_cli(*args: str, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess:
+def docker_cli(*args: str, check: bool = True, input: str | None = None,
+               env: dict | None = None) -> subprocess.CompletedProcess:
     """The docker CLI on the same engine, to compare what dockmagic does with what users know."""
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, input=input)
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, input=input, env=env)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def engine_left_as_found():
+    """The run leaves the engine as it found it: a container that a test made and did not remove fails the
+    run (after it is removed), and the untagged images of the tests' builds without a tag are removed. The
+    engine is the one the run was started with, whatever a test points DOCKER_HOST at in between."""
+    environment = dict(os.environ)
+
+    def cli(*args: str) -> list[str]:
+        done = subprocess.run(["docker", *args], capture_output=True, text=True, env=environment)
+        return done.stdout.split() if done.returncode == 0 else []
+
+    if subprocess.run(["docker", "info"], capture_output=True, env=environment).returncode != 0:
+        yield  # no engine: the engine tests fail on their own
+        return
+    containers, dangling = set(cli("ps", "-aq", "--no-trunc")), set(cli("images", "-qa", "--no-trunc",
+                                                                         "-f", "dangling=true"))
+    yield
+    left = sorted(set(cli("ps", "-aq", "--no-trunc")) - containers)
+    names = [" ".join(cli("inspect", "-f", "{{.Name}} ({{.Config.Image}}, {{.State.Status}})", c)) for c in left]
+    if left:
+        cli("rm", "-f", *left)
+    new_images = sorted(set(cli("images", "-qa", "--no-trunc", "-f", "dangling=true")) - dangling)
+    if new_images:
+        cli("rmi", *new_images)
+    assert not left, f"the tests left {len(left)} container(s) behind: {', '.join(names)}"
 
 
 @pytest.fixture

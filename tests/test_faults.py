@@ -411,8 +411,9 @@ def kernel_factory(tmp_path_factory):
     started = []
 
     def make(env: dict | None = None) -> Kernel:
+        options = {"env": env} if env is not None else {}  # jupyter_client takes no env=None
         manager, client = start_new_kernel(kernel_name="python3", cwd=str(tmp_path_factory.mktemp("kernel")),
-                                           env=env)
+                                           **options)
         kernel = Kernel(manager, client)
         started.append(kernel)
         return kernel

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -15,9 +16,12 @@ from .conftest import docker_cli
 @pytest.fixture
 def changed_container(unique_name):
     name = unique_name("dmrec")
+    # The tests point DOCKER_HOST nowhere (no_engine) until after this is torn down: remove it from the
+    # engine it was made on.
+    environment = dict(os.environ)
     docker_cli("run", "--name", name, "busybox", "sh", "-c", "mkdir /lesson && echo hi > /lesson/note && rm /bin/vi")
     yield name
-    docker_cli("rm", "-f", name, check=False)
+    docker_cli("rm", "-f", name, check=False, env=environment)
 
 
 def no_engine(monkeypatch):
