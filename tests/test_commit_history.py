@@ -73,7 +73,7 @@ def test_commit_with_changes_then_the_image_runs_its_new_cmd(ipython_shell, name
     changed = 1 if engine.is_podman else 0
     assert result.counts == {"A": 1, "C": changed, "D": 1}
     assert f"Committed {name} as {tag}" in printed
-    assert f"new layer: " in printed and f"(1 added, {changed} changed, 1 deleted)" in printed
+    assert "new layer: " in printed and f"(1 added, {changed} changed, 1 deleted)" in printed
     assert 'applied: CMD ["cat", "/greeting"]' in printed and "applied: LABEL team=data" in printed
 
     assert docker_cli("run", "--rm", tag).stdout == "hello from commit\n"

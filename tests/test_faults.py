@@ -25,9 +25,7 @@ import pytest
 
 import dockmagic
 from dockmagic.errors import (
-    BuildCancelled,
     DockerBuildError,
-    DockmagicError,
     EngineConnectionLost,
     EngineUnavailable,
     NotFound,
@@ -36,7 +34,7 @@ from dockmagic.models.build import MAX_LINE_CHARS
 from dockmagic.operations.containers import OUTPUT_TAIL_BYTES
 
 from .conftest import docker_cli
-from .reliability import ROOT, shorten
+from .reliability import ROOT
 
 pytestmark = [pytest.mark.engine]
 
@@ -190,6 +188,20 @@ def user_cell(shell, code: str, capfd) -> tuple[BaseException | None, str]:
     return result.error_in_exec, re.sub(r"\x1b\[[0-9;]*m", "", captured.out + captured.err)
 
 
+def cell_while_the_engine_is_killed(shell, code: str, capfd, when) -> tuple[BaseException | None, str, float]:
+    """Run ``code`` as a user's cell while a thread kills the engine once ``when()`` holds, then start the
+    engine again: (the cell's error, what it showed, seconds from the kill to the cell's end)."""
+    killed = kill_engine_when(when)
+    try:
+        error, shown = user_cell(shell, code, capfd)
+        failed_at = time.monotonic()
+    finally:
+        killed["thread"].join(70)
+        restart_engine_again()
+    assert "at" in killed, killed
+    return error, shown, failed_at - killed["at"]
+
+
 @pytest.mark.slow
 def test_engine_unreachable_when_the_extension_loads(kernel_factory, fault_report):
     # A user whose one engine is this Docker: a Podman service left running here would otherwise answer
@@ -220,15 +232,9 @@ def test_engine_killed_during_a_build(ipython_shell, unique_name, killable_image
     before = snapshot(token)
     cell = (f"%%dockerfile -t {token}:1 --no-cache\nFROM {killable_image}\n"
             f"RUN echo {token}; while true; do sleep 0.1; done\n")
-    killed = kill_engine_when(lambda: token_containers(token))
-    try:
-        error, shown = user_cell(ipython_shell, cell, capfd)
-        failed_at = time.monotonic()
-    finally:
-        killed["thread"].join(70)
-        restart_engine_again()
-    assert "at" in killed, killed
-    seconds = failed_at - killed["at"]
+    error, shown, seconds = cell_while_the_engine_is_killed(
+        ipython_shell, cell, capfd,
+        when=lambda: token_containers(token))
     assert isinstance(error, DockerBuildError)
     assert "the container engine stopped answering during the build" in str(error)
     assert f"DockerBuildError: Step 2/2 (RUN echo {token}" in shown
@@ -250,16 +256,9 @@ def test_engine_killed_during_a_build(ipython_shell, unique_name, killable_image
 def test_engine_killed_during_a_run(ipython_shell, unique_name, killable_image, capfd, fault_report):
     token = unique_name("dmfault")
     before = snapshot(token)
-    killed = kill_engine_when(lambda: any("Up " in line for line in token_containers(token)))
-    try:
-        error, shown = user_cell(ipython_shell, f"%docker_run {killable_image} sh -c 'echo {token}; sleep 60'",
-                                 capfd)
-        failed_at = time.monotonic()
-    finally:
-        killed["thread"].join(70)
-        restart_engine_again()
-    assert "at" in killed, killed
-    seconds = failed_at - killed["at"]
+    error, shown, seconds = cell_while_the_engine_is_killed(
+        ipython_shell, f"%docker_run {killable_image} sh -c 'echo {token}; sleep 60'", capfd,
+        when=lambda: any("Up " in line for line in token_containers(token)))
     assert isinstance(error, EngineConnectionLost)
     assert "stopped answering while container" in str(error)
     assert "is removed when the engine answers again" in str(error)
@@ -276,7 +275,7 @@ def test_engine_killed_during_a_run(ipython_shell, unique_name, killable_image, 
                  seen + " — next magic: " + shown_next.strip().splitlines()[0], seconds, before, after)
 
 
-_ERROR_LINE = re.compile(r"^[A-Z]\w*(Error|NotFound|Lost|Interrupted|Unavailable|Cancelled): ")
+_ERROR_LINE = re.compile(r"^\w*(Error|NotFound|Lost|Interrupted|Unavailable|Cancelled): ")
 
 
 def _last_error(shown: str) -> str:
@@ -292,15 +291,9 @@ def test_engine_killed_during_a_shell_cell(ipython_shell, unique_name, killable_
     try:
         before = snapshot(token)
         started = time.monotonic()
-        killed = kill_engine_when(lambda: time.monotonic() - started > 2.0)
-        try:
-            error, shown = user_cell(ipython_shell, f"%%docker_shell {token}\necho working; sleep 60\n", capfd)
-            failed_at = time.monotonic()
-        finally:
-            killed["thread"].join(70)
-            restart_engine_again()
-        assert "at" in killed, killed
-        seconds = failed_at - killed["at"]
+        error, shown, seconds = cell_while_the_engine_is_killed(
+            ipython_shell, f"%%docker_shell {token}\necho working; sleep 60\n", capfd,
+            when=lambda: time.monotonic() - started > 2.0)
         assert isinstance(error, EngineConnectionLost)
         assert "stopped answering during %docker_shell" in str(error)
         assert "working" in shown
@@ -326,15 +319,9 @@ def test_engine_killed_during_a_diff(ipython_shell, unique_name, capfd, fault_re
     try:
         before = snapshot(token)
         started = time.monotonic()
-        killed = kill_engine_when(lambda: time.monotonic() - started > 0.3)
-        try:
-            error, shown = user_cell(ipython_shell, f"%docker_diff {token}", capfd)
-            failed_at = time.monotonic()
-        finally:
-            killed["thread"].join(70)
-            restart_engine_again()
-        assert "at" in killed, killed
-        seconds = failed_at - killed["at"]
+        error, shown, seconds = cell_while_the_engine_is_killed(
+            ipython_shell, f"%docker_diff {token}", capfd,
+            when=lambda: time.monotonic() - started > 0.3)
         assert isinstance(error, EngineConnectionLost), shown[-500:]
         assert "stopped answering during %docker_diff" in str(error)
         assert_one_line(shown)
@@ -801,9 +788,7 @@ def context_warnings(result) -> list[str]:
     return [warning for warning in result.warnings if warning.startswith("Warning: the build context")]
 
 
-def test_a_huge_context_is_announced_before_it_is_sent(ipython_shell, unique_name, tmp_path, capfd,
-                                                        fault_report):
-    token = unique_name("dmfault")
+def test_a_huge_context_is_announced_before_it_is_sent(ipython_shell, tmp_path, capfd, fault_report):
     context = tmp_path / "context"
     context.mkdir()
     with open(context / "big.bin", "wb") as handle:
