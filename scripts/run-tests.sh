@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
-PYTEST=(.venv/bin/python -m pytest -q -p no:cacheprovider)
+PYTEST=(.venv/bin/python -m pytest -q -rR -p no:cacheprovider)  # -rR: name any test that needed a rerun
 failed=0
 
 run() {  # run LABEL PYTEST-ARGS...: one pytest run; exit 5 (nothing collected) is a failure here
