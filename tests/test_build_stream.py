@@ -181,3 +181,11 @@ def test_familiar_image_names_are_what_the_docker_cli_shows(name, familiar):
 
     assert familiar_image_name(name) == familiar
     assert familiar_tag("docker.io/library/x") == familiar_tag("x") == familiar_tag("x:latest") == "x:latest"
+
+
+def test_ids_are_written_as_docker_writes_them():
+    from dockmagic.parsing.image_names import docker_image_id
+
+    bare = "ab" * 32
+    assert docker_image_id(bare) == docker_image_id("sha256:" + bare) == "sha256:" + bare
+    assert docker_image_id("<missing>") == "<missing>" and docker_image_id("abc123") == "abc123"

@@ -23,7 +23,7 @@ from ..engine import Engine, connect, is_connection_lost, remove_when_back
 from ..errors import ContainerError, DockmagicError, EngineConnectionLost, Interrupted, NotFound
 from ..views.display import TextAndHtml, escape
 from ..views.tables import Table, containers_table, images_table
-from ..parsing.image_names import familiar_image_name
+from ..parsing.image_names import docker_image_id, familiar_image_name
 from .names import check_container_name, check_image_reference
 
 # How much of a program's output a result keeps (the end of it): enough for any error message, bounded
@@ -718,9 +718,5 @@ def remove_images(references, *, force: bool = False, engine: Engine | None = No
             if "Untagged" in answer:
                 lines.append(f"Untagged: {familiar_image_name(answer['Untagged'])}")
             if "Deleted" in answer:
-                deleted = answer["Deleted"]
-                # Podman names the deleted image by its bare hex, Docker as sha256:<hex>.
-                if len(deleted) == 64 and ":" not in deleted:
-                    deleted = "sha256:" + deleted
-                lines.append(f"Deleted: {deleted}")
+                lines.append(f"Deleted: {docker_image_id(answer['Deleted'])}")
     return Removed(lines)

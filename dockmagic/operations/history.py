@@ -30,7 +30,7 @@ import docker
 from ..engine import Engine, connect
 from ..errors import DockmagicError, NotFound
 from ..models.diff_tree import KINDS
-from ..parsing.image_names import familiar_image_name
+from ..parsing.image_names import docker_image_id, familiar_image_name
 from .diff import ChunkReader, member_path
 
 WHITEOUT = ".wh."
@@ -165,11 +165,7 @@ def image_history(image: str, engine: Engine | None = None, files: bool = True) 
 
 def _full_id(layer_id: str | None) -> str:
     """A history entry's id as Docker writes it: "sha256:<hex>" (Podman writes the bare hex), or "<missing>"."""
-    if not layer_id:
-        return "<missing>"
-    if len(layer_id) == 64 and all(c in "0123456789abcdef" for c in layer_id):
-        return "sha256:" + layer_id
-    return layer_id
+    return docker_image_id(layer_id) if layer_id else "<missing>"
 
 
 def find_image(engine: Engine, image: str):

@@ -7,7 +7,10 @@ familiar form (distribution/reference's FamiliarString): ``docker.io/`` and ``li
 
 from __future__ import annotations
 
+import re
+
 _DOCKER_HUB = ("docker.io/", "index.docker.io/")
+_BARE_ID = re.compile(r"[0-9a-f]{64}")
 
 
 def familiar_image_name(name: str) -> str:
@@ -33,3 +36,8 @@ def familiar_tag(name: str) -> str:
     if isinstance(name, str) and name and "@" not in name and ":" not in name.rsplit("/", 1)[-1]:
         name += ":latest"
     return name
+
+
+def docker_image_id(image_id: str) -> str:
+    """An image or layer id as Docker writes it, ``sha256:<hex>``: Podman's API writes the bare hex."""
+    return "sha256:" + image_id if isinstance(image_id, str) and _BARE_ID.fullmatch(image_id) else image_id
