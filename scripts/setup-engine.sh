@@ -29,7 +29,8 @@ start_dockerd() {
   # No init system here: start the daemon ourselves. --bridge=none: never create docker0 (a private range).
   mkdir -p /var/log
   say "starting dockerd (no bridge network); log in /var/log/dockerd.log"
-  nohup dockerd --host unix:///var/run/docker.sock --bridge=none --iptables=false --ip-forward=false \
+  # env -C /: a daemon must not keep the caller's folder as its own (a deleted clone breaks its children).
+  nohup env -C / dockerd --host unix:///var/run/docker.sock --bridge=none --iptables=false --ip-forward=false \
     >>/var/log/dockerd.log 2>&1 &
   for _ in $(seq 1 60); do engine_answers && return 0; sleep 0.5; done
   die "dockerd did not answer within 30 s; see /var/log/dockerd.log"

@@ -89,7 +89,21 @@ service_pids() {
   pgrep -f "^podman system service --time=0 $SOCK\$" || true
 }
 
+service_lost_its_folder() {
+  # A service started (by an older setup) from a folder since deleted answers pings but starts no container.
+  local pid
+  for pid in $(service_pids); do
+    case "$(readlink "/proc/$pid/cwd" 2>/dev/null)" in *" (deleted)") return 0 ;; esac
+  done
+  return 1
+}
+
 ensure_service() {
+  if service_answers && service_lost_its_folder; then
+    say "the service on $SOCK runs in a deleted folder, where it cannot start containers: restarting it"
+    kill $(service_pids) 2>/dev/null || true
+    for _ in $(seq 1 20); do [ -z "$(service_pids)" ] && break; sleep 0.5; done
+  fi
   if service_answers; then
     if [ "${CONFIG_CHANGED:-0}" = 1 ]; then
       say "note: the service on $SOCK was started before the config changed; restart it to apply it"
@@ -103,7 +117,9 @@ ensure_service() {
   mkdir -p "$(dirname "$SOCK_PATH")" /var/log
   rm -f "$SOCK_PATH"
   say "starting podman system service on $SOCK in network namespace $NETNS; log in $LOG"
-  nohup nsenter --net="/run/netns/$NETNS" podman system service --time=0 "$SOCK" >>"$LOG" 2>&1 &
+  # env -C /: conmon inherits the service's folder, and fails ("Failed to get working directory", every
+  # container start "write child: broken pipe") once the clone the service was started from is deleted.
+  nohup env -C / nsenter --net="/run/netns/$NETNS" podman system service --time=0 "$SOCK" >>"$LOG" 2>&1 &
   for _ in $(seq 1 60); do service_answers && break; sleep 0.5; done
   service_answers || die "the service did not answer within 30 s; see $LOG"
   say "service answers on $SOCK (pid $(service_pids | paste -sd ' '))"

@@ -202,7 +202,7 @@ ensure_containerd() {
   rm -f "$CONTAINERD_SOCK" "$CONTAINERD_SOCK.ttrpc" "$CONTAINERD_DIR/debug.sock"
   say "starting its own containerd on $CONTAINERD_SOCK; log in $CONTAINERD_LOG"
   # setsid: its own session, so neither a Ctrl-C in the caller's terminal nor the end of the caller stops it.
-  setsid nohup containerd --config "$CONTAINERD_CONFIG" >>"$CONTAINERD_LOG" 2>&1 < /dev/null &
+  setsid nohup env -C / containerd --config "$CONTAINERD_CONFIG" >>"$CONTAINERD_LOG" 2>&1 < /dev/null &
   echo $! > "$CONTAINERD_PIDFILE"
   for _ in $(seq 1 40); do containerd_answers && { CHANGED=1; return 0; }; sleep 0.25; done
   die "containerd did not answer within 10 s; see $CONTAINERD_LOG"
@@ -226,7 +226,7 @@ ensure_dockerd() {
   fi
   mkdir -p "$DATA_ROOT" "$EXEC_ROOT" /var/log
   say "starting dockerd on $ADDRESS (TLS verified both ways, no unix socket, no bridge network); log in $DOCKERD_LOG"
-  setsid nohup dockerd \
+  setsid nohup env -C / dockerd \
       --host "$ADDRESS" --tlsverify \
       --tlscacert "$SERVER_DIR/ca.pem" --tlscert "$SERVER_DIR/cert.pem" --tlskey "$SERVER_DIR/key.pem" \
       --data-root "$DATA_ROOT" --exec-root "$EXEC_ROOT" --pidfile "$PIDFILE" \

@@ -49,9 +49,13 @@ def test_diff_tree_counts_expands_and_filters(lab, page, hundred_thousand_change
     assert not data.locator(".dm-children .dm-node").first.is_visible()
     # Filter by kind: hiding the added entries leaves the changed and deleted ones.
     tree.locator(".dm-toggle.dm-kind-A").click()
-    page.wait_for_function("() => !Array.from(document.querySelectorAll('.dockmagic-diff .dm-tree > li > .dm-row'))"
-                           ".some(row => row.textContent.includes('data/'))", timeout=30000)
+    # The view asks the kernel for the filtered top level ("loading…" until it answers): wait for the answer.
+    page.wait_for_function("() => { const rows = Array.from(document.querySelectorAll("
+                           "'.dockmagic-diff .dm-tree > li > .dm-row')).map(row => row.textContent);"
+                           " return rows.some(text => text.includes('bin/'))"
+                           " && !rows.some(text => text.includes('data/')); }", timeout=30000)
     assert "bin/" in tree.locator(".dm-tree").first.text_content()
+    assert "loading" not in tree.locator(".dm-tree").first.text_content()
     tree.locator(".dm-toggle.dm-kind-A").click()
     tree.locator(".dm-node").filter(has_text="data").first.wait_for(timeout=30000)
     # Filter by path text: the kernel answers with the matching paths.
