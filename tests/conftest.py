@@ -59,6 +59,11 @@ def engine_left_as_found():
     run (after it is removed), and the untagged images of the tests' builds without a tag are removed. The
     engine is the one the run was started with, whatever a test points DOCKER_HOST at in between."""
     environment = dict(os.environ)
+    if os.environ.get("DOCKMAGIC_SHARED_ENGINE"):
+        # Several test runs share this engine (development in parallel work trees): what another run made
+        # is not this run's leftover, and must not be removed under it.
+        yield
+        return
 
     def cli(*args: str) -> list[str]:
         done = subprocess.run(["docker", *args], capture_output=True, text=True, env=environment)
