@@ -23,6 +23,7 @@ from .errors import (
     EngineConnectionLost,
     EngineUnavailable,
     Interrupted,
+    InvalidInput,
     NotFound,
 )
 from .operations.build import BuildResult, build
@@ -40,6 +41,7 @@ __all__ = [
     "EngineConnectionLost",
     "EngineUnavailable",
     "Interrupted",
+    "InvalidInput",
     "NotFound",
     "build",
     "connect",

@@ -8,18 +8,21 @@ connect" into one clear :class:`EngineUnavailable` within the connect timeout.
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import socket
-import sys
 import urllib.parse
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Iterator
 
 import docker
 import requests
 import urllib3
 from docker.utils import kwargs_from_env
 
-from .errors import EngineUnavailable
+from .errors import EngineRefused, EngineUnavailable, NotFound
+from .notices import notify
 
 CONNECT_TIMEOUT_SECONDS = 2.0
 
@@ -59,7 +62,14 @@ def is_on_this_machine(address: str) -> bool:
 
 @dataclass
 class Engine:
-    """A connected engine: the docker-py client and what it is."""
+    """A connected engine: what it is, and every request dockmagic sends it.
+
+    This is the only class that calls docker-py: operations call its methods, which take and return
+    plain values (dicts, lists, iterators of bytes or of decoded messages). docker-py's errors are
+    translated here: a missing object raises :class:`~dockmagic.errors.NotFound`, any other refusal
+    :class:`~dockmagic.errors.EngineRefused` (with the engine's ``status_code`` and ``explanation``).
+    A broken connection is left as it is (see :func:`is_connection_lost`).
+    """
 
     client: docker.DockerClient
     address: str
@@ -69,8 +79,13 @@ class Engine:
     components: list = field(default_factory=list)
 
     @property
+    def _api(self) -> docker.APIClient:
+        return self.client.api
+
+    @property
     def api(self) -> docker.APIClient:
-        """The low-level client (streams, raw endpoints)."""
+        """docker-py's low-level client, for scripts and tests that need a call this class lacks.
+        dockmagic's own code goes through the methods below."""
         return self.client.api
 
     @property
@@ -88,6 +103,423 @@ class Engine:
 
     def __repr__(self) -> str:
         return f"<Engine {self.describe()}>"
+
+    # --- the engine itself ---
+
+    def ping(self, timeout: float | None = None) -> bool:
+        """Whether the engine answers ``GET /_ping`` within ``timeout`` seconds.
+
+        Returns:
+            True for an answer 200; False for anything else, a refusal or no answer (never raises).
+        """
+        try:
+            response = self._api._get(self._api._url("/_ping"), timeout=timeout)
+            return response.status_code == 200
+        except Exception:
+            return False
+
+    # --- builds ---
+
+    def post_build(self, context, params: dict, query_version: str | None = None) -> "BuildStream":
+        """Send a build request, ``POST /build``, with ``context`` (a tar file object) as its body.
+
+        Args:
+            context: the build context, an uncompressed tar (file object or bytes).
+            params: the query parameters, as the Engine API names them (``t``, ``dockerfile``,
+                ``buildargs``, ``networkmode``...); lists repeat the parameter.
+            query_version: the builder to ask for: None (the engine's default, the legacy builder on
+                Docker 20.10) or ``"2"`` (BuildKit, ``POST /build?version=2``, same body).
+        Returns:
+            A :class:`BuildStream`: iterate it for the decoded JSON messages as they come; close it (or
+            use it in a ``with``) to end the request, which makes the engine cancel the build.
+        Raises:
+            EngineRefused: the engine refused the request before streaming (a bad option, a Dockerfile
+            it cannot parse).
+        """
+        if query_version is not None:
+            params = dict(params, version=query_version)
+        headers = {"Content-Type": "application/tar"}
+        try:
+            self._api._set_auth_headers(headers)  # registry credentials, as docker-py's own build sends them
+        except Exception:
+            pass
+        response = self._api._post(self._api._url("/build"), data=context, params=params, headers=headers,
+                                   stream=True, timeout=None)
+        try:
+            with _engine_errors():
+                self._api._raise_for_status(response)
+        except BaseException:
+            response.close()
+            raise
+        return BuildStream(response)
+
+    # --- images ---
+
+    def inspect_image(self, reference: str) -> dict:
+        """The engine's inspect of image ``reference`` (name, tag or id).
+
+        Raises:
+            NotFound: no such image (nothing is pulled). EngineRefused: any other refusal.
+        """
+        with _engine_errors():
+            return self._api.inspect_image(reference)
+
+    def list_images(self) -> list[dict]:
+        """The image summaries, as ``GET /images/json`` lists them (``Id``, ``RepoTags``, ``Created``...)."""
+        with _engine_errors():
+            return self._api.images()
+
+    def image_tags(self) -> list[str]:
+        """Every tag of every image on the engine, sorted (``<none>:<none>`` left out)."""
+        return sorted({tag for image in self.list_images() for tag in image.get("RepoTags") or ()
+                       if tag != "<none>:<none>"})
+
+    def image_history(self, image: str) -> list[dict]:
+        """The layers of ``image``, newest first, as ``GET /images/{id}/history`` lists them.
+
+        Raises:
+            NotFound: no such image. EngineRefused: any other refusal.
+        """
+        with _engine_errors():
+            return self._api.history(image)
+
+    def save_image(self, image: str) -> Iterator[bytes]:
+        """The chunks of ``docker save`` of ``image`` (a tar stream, ``GET /images/{id}/get``).
+
+        Raises:
+            NotFound: no such image. EngineRefused: any other refusal.
+        """
+        with _engine_errors():
+            return self._api.get_image(image)
+
+    def pull_image(self, reference: str) -> Iterator[dict]:
+        """Pull ``reference``: the engine's progress messages, decoded, as they come.
+
+        Raises:
+            EngineRefused: the engine refused, or a message reported an error (unreachable registry,
+            unknown image).
+        """
+        with _engine_errors():
+            messages = self._api.pull(reference, stream=True, decode=True)
+        for message in messages:
+            if isinstance(message, dict) and message.get("error"):
+                raise EngineRefused(str(message["error"]))
+            yield message
+
+    def tag_image(self, image: str, repository: str, tag: str) -> None:
+        """Tag ``image`` as ``repository:tag``, taking the tag from any image that had it.
+
+        Raises:
+            NotFound: no such image. EngineRefused: any other refusal.
+        """
+        with _engine_errors():
+            self._api.tag(image, repository, tag, force=True)
+
+    def remove_image(self, reference: str, force: bool = False) -> list[dict]:
+        """Remove image ``reference`` (``docker rmi``).
+
+        Returns:
+            The engine's answers: ``{"Untagged": name}`` and ``{"Deleted": id}`` items.
+        Raises:
+            NotFound: no such image. EngineRefused: refused (a container uses it, without ``force``).
+        """
+        with _engine_errors():
+            return self._api.remove_image(reference, force=force) or []
+
+    def commit_container(self, container_id: str, repository: str, tag: str, message: str | None = None,
+                         author: str | None = None, changes: list[str] | None = None,
+                         pause: bool = True) -> str:
+        """Commit container ``container_id`` as ``repository:tag`` (``docker commit``).
+
+        Returns:
+            The new image's id (Docker: ``sha256:<hex>``; Podman: the bare hex).
+        Raises:
+            NotFound: no such container. EngineRefused: any other refusal.
+        """
+        with _engine_errors():
+            answer = self._api.commit(container_id, repository=repository, tag=tag, message=message,
+                                      author=author, changes=changes, pause=pause)
+        return answer["Id"]
+
+    # --- containers ---
+
+    def inspect_container(self, name: str) -> dict:
+        """The engine's inspect of container ``name`` (a name or an id).
+
+        Raises:
+            NotFound: no such container, or a name the engine cannot read. EngineRefused: any other refusal.
+        """
+        try:
+            with _engine_errors():
+                return self._api.inspect_container(name)
+        except EngineRefused as error:
+            if error.status_code == 400:  # "Bad Name!": still no such container to a user
+                raise NotFound(error.explanation) from None
+            raise
+
+    def list_containers(self, all: bool = False) -> list[dict]:
+        """The container summaries as ``docker ps`` lists them (with ``all``, stopped ones too)."""
+        with _engine_errors():
+            return self._api.containers(all=all)
+
+    def create_container(self, image: str, *, command=None, name: str | None = None, environment=None,
+                         working_dir: str | None = None, user: str | None = None, entrypoint=None,
+                         stdin_open: bool = False, labels: dict | None = None, binds: list | None = None,
+                         network_mode: str | None = None, auto_remove: bool = False) -> str:
+        """Create (not start) a container from ``image``, without a terminal.
+
+        Args:
+            command, entrypoint: lists, or None for the image's own.
+            binds: ``"SRC:DST:MODE"`` strings; network_mode: host, none, bridge or a network's name;
+            auto_remove: the engine removes the container when it exits.
+        Returns:
+            The new container's id.
+        Raises:
+            NotFound: no such image. EngineRefused: any other refusal (a name in use, a bad option).
+        """
+        with _engine_errors():
+            host_config = self._api.create_host_config(binds=binds or None, network_mode=network_mode,
+                                                       auto_remove=auto_remove)
+            created = self._api.create_container(
+                image, command=command, name=name, environment=environment or None, working_dir=working_dir,
+                user=user or None, entrypoint=entrypoint, detach=True, stdin_open=stdin_open, tty=False,
+                host_config=host_config, labels=labels)
+        return created["Id"]
+
+    def start_container(self, container_id: str) -> None:
+        """Start a created container.
+
+        Raises:
+            NotFound: no such container. EngineRefused: the program cannot start (missing, not executable).
+        """
+        with _engine_errors():
+            self._api.start(container_id)
+
+    def attach_container(self, container_id: str) -> "EngineSocket":
+        """Attach to a container's stdout and stderr (attach before starting, to miss no byte).
+
+        Returns:
+            An :class:`EngineSocket` carrying the engine's multiplexed stream.
+        Raises:
+            NotFound: no such container. EngineRefused: refused (Podman prepares the process here).
+        """
+        with _engine_errors():
+            hijacked = self._api.attach_socket(container_id, params={"stdout": 1, "stderr": 1, "stream": 1})
+        return EngineSocket(hijacked)
+
+    def wait_container(self, container_id: str) -> int:
+        """Wait for a container to exit. Returns its exit code (-1 when the engine names none)."""
+        with _engine_errors():
+            return self._api.wait(container_id).get("StatusCode", -1)
+
+    def stop_container(self, container_id: str, timeout: int) -> None:
+        """Stop a container: SIGTERM, then SIGKILL after ``timeout`` seconds.
+
+        Raises:
+            NotFound: no such container. EngineRefused: any other refusal.
+        """
+        with _engine_errors():
+            self._api.stop(container_id, timeout=timeout)
+
+    def kill_container(self, container_id: str) -> None:
+        """SIGKILL a container's main process; nothing happens if it is not running (never raises
+        for that)."""
+        try:
+            with _engine_errors():
+                self._api.kill(container_id)
+        except (NotFound, EngineRefused):
+            pass  # it exited already
+
+    def remove_container(self, container_id: str) -> bool:
+        """Remove a container, running or not (``docker rm -f``); one already gone or being removed is
+        not an error.
+
+        Returns:
+            True when this call removed it; False when it was already gone or being removed.
+        Raises:
+            EngineRefused: any other refusal.
+        """
+        try:
+            with _engine_errors():
+                self._api.remove_container(container_id, force=True)
+            return True
+        except NotFound:
+            return False
+        except EngineRefused as error:
+            if "already in progress" not in str(error):
+                raise
+            return False
+
+    def container_changes(self, container_id: str) -> list[dict]:
+        """The container's changes against its image (``GET /containers/{id}/changes``): ``{"Kind": 0|1|2,
+        "Path": ...}`` items (changed, added, deleted), in the engine's order.
+
+        Raises:
+            NotFound: no such container. EngineRefused: the engine cannot list them.
+        """
+        with _engine_errors():
+            return self._api.diff(container_id) or []
+
+    def export_container(self, container_id: str, chunk_size: int = 2 * 1024 * 1024) -> Iterator[bytes]:
+        """The chunks of a tar of the container's whole filesystem (``docker export``).
+
+        Raises:
+            NotFound: no such container. EngineRefused: any other refusal.
+        """
+        with _engine_errors():
+            return self._api.export(container_id, chunk_size=chunk_size)
+
+    def get_archive(self, container_id: str, path: str) -> Iterator[bytes]:
+        """The chunks of a tar of ``path`` in the container (its member names start with the path's
+        own name).
+
+        Raises:
+            NotFound: no such container or path. EngineRefused: any other refusal.
+        """
+        with _engine_errors():
+            chunks, _ = self._api.get_archive(container_id, path)
+        return chunks
+
+    def stat_path(self, container_id: str, path: str) -> dict | None:
+        """The stat of ``path`` in the container (``name``, ``size``, ``mode`` as Go's FileMode...),
+        without its contents (``HEAD /containers/{id}/archive``), or None when the path is gone.
+
+        Raises:
+            EngineRefused: refused (no such container, among others).
+        """
+        # docker-py has no method for it; get_archive would start streaming the file.
+        response = self._api.head(self._api._url("/containers/{0}/archive", container_id),
+                                  params={"path": path})
+        if response.status_code == 404:
+            return None
+        with _engine_errors():
+            self._api._raise_for_status(response)
+        header = response.headers.get("X-Docker-Container-Path-Stat")
+        return docker.utils.decode_json_header(header) if header else None
+
+    # --- processes in a running container ---
+
+    def exec_socket(self, container_id: str, command: list[str]) -> tuple[str, "EngineSocket"]:
+        """Start ``command`` in a running container with stdin open and no terminal (``docker exec -i``).
+
+        Returns:
+            ``(exec id, EngineSocket)``: write to the socket for its stdin, read its multiplexed output.
+        Raises:
+            NotFound: no such container. EngineRefused: refused (a stopped container, among others).
+        """
+        with _engine_errors():
+            exec_id = self._api.exec_create(container_id, command, stdin=True, stdout=True, stderr=True,
+                                            tty=False)["Id"]
+            hijacked = self._api.exec_start(exec_id, socket=True)
+        return exec_id, EngineSocket(hijacked)
+
+    def exec_run(self, container_id: str, command: list[str]) -> None:
+        """Run ``command`` in a running container and wait for it to end (its output is dropped).
+
+        Raises:
+            NotFound: no such container. EngineRefused: refused (a stopped container, among others).
+        """
+        with _engine_errors():
+            exec_id = self._api.exec_create(container_id, command, stdout=True, stderr=True)
+            self._api.exec_start(exec_id["Id"])
+
+    def inspect_exec(self, exec_id: str) -> dict:
+        """The state of an exec (``Running``, ``ExitCode``...).
+
+        Raises:
+            NotFound: no such exec. EngineRefused: any other refusal.
+        """
+        with _engine_errors():
+            return self._api.exec_inspect(exec_id)
+
+
+class BuildStream:
+    """The answer to a build request: iterate it for the engine's decoded JSON messages; ``close()`` ends
+    the request (the engine then cancels the build). Usable in a ``with``."""
+
+    def __init__(self, response):
+        self._response = response
+
+    def __iter__(self) -> Iterator[object]:
+        return json_messages(self._response.iter_lines(chunk_size=65536))
+
+    def close(self) -> None:
+        try:
+            self._response.close()
+        except Exception:  # already closed, or the connection is gone: nothing more to release
+            pass
+
+    def __enter__(self) -> "BuildStream":
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        self.close()
+        return False
+
+
+def json_messages(lines) -> Iterator[object]:
+    """Decoded JSON objects from a stream's lines (bytes), as they arrive: one a line, or several glued
+    together; what is not JSON comes as ``{"stream": text}``."""
+    if hasattr(lines, "iter_lines"):  # a response
+        lines = lines.iter_lines(chunk_size=65536)
+    decoder = json.JSONDecoder()
+    for line in lines:
+        if not line:
+            continue
+        text = line.decode("utf-8", errors="replace")
+        try:
+            yield json.loads(text)
+            continue
+        except ValueError:
+            pass
+        position = 0
+        while position < len(text):
+            while position < len(text) and text[position].isspace():
+                position += 1
+            if position >= len(text):
+                break
+            try:
+                message, position = decoder.raw_decode(text, position)
+            except ValueError:
+                yield {"stream": text[position:] + "\n"}
+                break
+            yield message
+
+
+class EngineSocket:
+    """A connection the engine hijacked for a container's or an exec's streams.
+
+    ``sock`` is the socket itself (``recv``, ``sendall``, ``settimeout``); ``close()`` releases it."""
+
+    def __init__(self, hijacked):
+        self._hijacked = hijacked
+        # docker-py returns a SocketIO on unix/http, an SSLSocket already on a TLS engine.
+        self.sock = getattr(hijacked, "_sock", hijacked)
+
+    def close(self) -> None:
+        for thing in (self.sock, self._hijacked):
+            try:
+                thing.close()
+            except Exception:  # already closed or broken: nothing more to release
+                pass
+
+
+@contextmanager
+def _engine_errors():
+    """docker-py's refusals as dockmagic's errors, each with the engine's own words."""
+    try:
+        yield
+    except docker.errors.NotFound as error:
+        raise NotFound(_explanation(error)) from None
+    except docker.errors.APIError as error:
+        raise EngineRefused(_explanation(error), status_code=error.status_code) from None
+
+
+def _explanation(error: docker.errors.APIError) -> str:
+    text = getattr(error, "explanation", None) or str(error)
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    return str(text).strip()
 
 
 class _APIClient(docker.APIClient):
@@ -136,15 +568,6 @@ def _open(address: str, timeout: float) -> Engine:
 _connected: dict[tuple, Engine] = {}
 
 
-def _answers(engine: Engine, timeout: float) -> bool:
-    api = engine.api
-    try:
-        response = api._get(api._url("/_ping"), timeout=timeout)
-        return response.status_code == 200
-    except Exception:
-        return False
-
-
 def is_connection_lost(error: BaseException) -> bool:
     """True for what a request raises when the engine went away mid-way (refused, reset, a cut stream)."""
     return isinstance(error, (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError,
@@ -171,19 +594,14 @@ def _remove_pending(engine: Engine) -> None:
     removed = []
     for container_id in sorted(pending):
         try:
-            engine.api.remove_container(container_id, force=True)
-            removed.append(container_id)
-        except docker.errors.NotFound:
-            pending.discard(container_id)
-            continue
+            if engine.remove_container(container_id):
+                removed.append(container_id)
         except Exception:  # still unreachable, or busy: try again next time
             continue
         pending.discard(container_id)
     if removed:
-        sys.stderr.write(
-            f"dockmagic: removed {len(removed)} container(s) left by an operation the engine's stop "
-            f"interrupted: {', '.join(c[:12] for c in removed)}\n")
-        sys.stderr.flush()
+        notify(f"dockmagic: removed {len(removed)} container(s) left by an operation the engine's stop "
+               f"interrupted: {', '.join(c[:12] for c in removed)}")
 
 
 def connect(docker_host: str | None = None, timeout: float = CONNECT_TIMEOUT_SECONDS) -> Engine:
@@ -196,7 +614,7 @@ def connect(docker_host: str | None = None, timeout: float = CONNECT_TIMEOUT_SEC
     for address in candidates:
         engine = _connected.get((address, tls))
         if engine is not None:
-            if _answers(engine, timeout):
+            if engine.ping(timeout):
                 _remove_pending(engine)
                 return engine
             _connected.pop((address, tls), None)
@@ -215,7 +633,7 @@ def connect(docker_host: str | None = None, timeout: float = CONNECT_TIMEOUT_SEC
             problem = _tls_problem(error, f"{address} ({source})")
             if problem:  # the engine was reached (or TLS was misconfigured): that, not "nothing answered"
                 raise EngineUnavailable(problem) from None
-            tried.append(f"{address} ({_reason(error)})")
+            tried.append(f"{address} ({failure_reason(error)})")
     raise EngineUnavailable(_unavailable_message(docker_host, tried))
 
 
@@ -251,14 +669,21 @@ def _tls_problem(error: Exception, address: str) -> str | None:
     return None
 
 
-def _reason(error: Exception) -> str:
-    text = str(error)
-    for marker in ("Connection refused", "timed out", "No such file", "Permission denied",
-                   "certificate verify failed", "wrong version number", "Connection aborted",
-                   "Name or service not known", "nodename nor servname"):
-        if marker.lower() in text.lower():
-            return marker.lower() if marker != "certificate verify failed" else "TLS certificate not trusted"
-    return text.splitlines()[0][:160] if text else type(error).__name__
+def failure_reason(error: BaseException) -> str:
+    """A few words saying why a request to the engine failed ("connection refused", "timed out"...),
+    out of the wall of text docker-py, requests and urllib3 make of it."""
+    text = str(error).lower()
+    for marker in _FAILURE_MARKERS:
+        if marker.lower() in text:
+            return "TLS certificate not trusted" if marker == "certificate verify failed" else marker.lower()
+    return str(error).splitlines()[0][:160] if text else type(error).__name__
+
+
+# In order: a message often holds several ("Connection aborted ... Connection refused").
+_FAILURE_MARKERS = ("Connection refused", "timed out", "Connection reset", "No such file", "Permission denied",
+                    "certificate verify failed", "wrong version number", "Broken pipe", "IncompleteRead",
+                    "Connection broken", "Connection aborted", "Name or service not known",
+                    "nodename nor servname")
 
 
 def _unavailable_message(docker_host: str | None, tried: list[str]) -> str:

@@ -12,6 +12,10 @@ class DockmagicError(Exception):
         return [f"\x1b[31m{type(self).__name__}\x1b[0m: {self}"]
 
 
+class InvalidInput(DockmagicError, ValueError):
+    """What the user gave cannot be used as it is (a bad name, option or value); nothing was sent."""
+
+
 class EngineUnavailable(DockmagicError):
     """No container engine answered (nothing listens at DOCKER_HOST or the default sockets)."""
 
@@ -26,11 +30,11 @@ class Interrupted(DockmagicError, KeyboardInterrupt):
     A KeyboardInterrupt still, so "Run all" stops there, but shown as its one-line message."""
 
 
-class DockerfileError(DockmagicError):
+class DockerfileError(InvalidInput):
     """The Dockerfile cannot be built as written (no FROM, an unknown instruction, ...)."""
 
 
-class BuildContextError(DockmagicError):
+class BuildContextError(InvalidInput):
     """The build context cannot be sent (missing folder, unreadable file, ...)."""
 
 
@@ -61,3 +65,35 @@ class ContainerError(DockmagicError):
 
 class NotFound(DockmagicError):
     """A container or image named by the user does not exist on the engine."""
+
+
+class EngineRefused(DockmagicError):
+    """The engine refused a request; ``status_code`` is its HTTP answer, ``explanation`` its own words."""
+
+    def __init__(self, explanation, status_code=None):
+        super().__init__(explanation)
+        self.explanation = explanation
+        self.status_code = status_code
+
+    @property
+    def summary(self) -> str:
+        """The explanation's first line, at most 300 characters: what a sentence quotes."""
+        return first_line(self.explanation, 300)
+
+
+class ContainerNotRunning(DockmagicError):
+    """The container exists but is not running, so nothing can run in it."""
+
+
+class CellInterrupted(ContainerError, KeyboardInterrupt):
+    """A cell was interrupted: its command was stopped; the shell and the container keep running."""
+
+
+class CommitChangeError(InvalidInput):
+    """A ``-c`` change is not an instruction ``docker commit`` can apply, or is malformed."""
+
+
+def first_line(text, limit: int = 200) -> str:
+    """The first line of ``text`` (stripped), at most ``limit`` characters; "" for none."""
+    text = (text or "").strip()
+    return text.splitlines()[0][:limit] if text else ""

@@ -116,7 +116,7 @@ def test_names_are_checked_before_anything_is_sent(unique_name):
 
 def test_commit_of_an_unknown_container_is_not_found(ipython_shell, unique_name):
     missing = unique_name("dmmissing")
-    with pytest.raises(NotFound, match=f"No container '{missing}'"):
+    with pytest.raises(NotFound, match=f"No container named '{missing}'"):
         ipython_shell.run_line_magic("docker_commit", f"{missing} {unique_name('dmimage')}:1")
 
 
@@ -203,7 +203,7 @@ def test_wasted_bytes_when_a_later_layer_deletes_or_overwrites_files(names):
 
 def test_history_of_an_unknown_image_is_not_found(ipython_shell, unique_name):
     missing = unique_name("dmmissing") + ":nope"
-    with pytest.raises(NotFound, match="No image"):
+    with pytest.raises(NotFound, match=f"Image {missing!r} is not on"):
         ipython_shell.run_line_magic("docker_history", missing)
 
 

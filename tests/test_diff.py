@@ -180,7 +180,7 @@ def _engine_and_id(name):
 
 def test_unknown_container_is_a_clear_not_found(ipython_shell, unique_name):
     missing = unique_name("dmmissing")
-    with pytest.raises(NotFound, match=f"No container '{missing}'"):
+    with pytest.raises(NotFound, match=f"No container named '{missing}'"):
         ipython_shell.run_line_magic("docker_diff", missing)
     with pytest.raises(NotFound):
         container_diff("Bad Name!")

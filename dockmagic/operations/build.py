@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -21,7 +20,9 @@ import docker
 
 from ..dockerfile import check_buildable
 from ..engine import Engine, connect, is_connection_lost, remove_when_back
-from ..errors import BuildCancelled, DockerBuildError, DockerfileError, DockmagicError
+from ..engine import json_messages as _messages  # noqa: F401 (the name the stream tests import)
+from ..errors import BuildCancelled, DockerBuildError, DockerfileError, DockmagicError, EngineRefused, InvalidInput
+from .. import notices
 from ..models.build import DONE, FAILED, BuildProgress, StepProgress
 from ..parsing.build_stream import BuildEvent, build_events
 from .context import links_leaving_context, make_context
@@ -132,7 +133,7 @@ def parse_key_values(pairs: Iterable[str], what: str) -> dict[str, str]:
     for pair in pairs or ():
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise DockmagicError(f"{what} {pair!r} is not KEY=VALUE. Write it as e.g. {what} NAME=value.")
+            raise InvalidInput(f"{what} {pair!r} is not KEY=VALUE. Write it as e.g. {what} NAME=value.")
         values[key] = value
     return values
 
@@ -185,9 +186,7 @@ def build(
     context_warnings = [w for w in (_context_size_warning(archive, context, context_warning_bytes),
                                      _context_links_warning(archive, context)) if w]
     if context_warnings:
-        notify = notify or sys.stderr
-        notify.write("".join(warning + "\n" for warning in context_warnings))
-        notify.flush()
+        notices.notify("\n".join(context_warnings), notify)
     engine = engine or connect()
     if log_dir:
         # A folder per build: logs are step-001.log, ..., so two builds sharing one folder (two at once,
@@ -219,8 +218,8 @@ def build(
     response = None
     lost = False
     try:
-        response = _post_build(engine, archive, params)
-        messages = _messages(response)
+        response = engine.post_build(archive, params)
+        messages = iter(response)
         if recorder:
             messages = recorder.passing(messages)
         for event in build_events(messages):
@@ -229,7 +228,8 @@ def build(
                 on_event(event)
         progress.finish()
     except KeyboardInterrupt:
-        _close(response)
+        if response is not None:
+            response.close()
         progress.cancel()
         _remove_leftovers(engine, progress)
         if engine.is_podman:
@@ -241,9 +241,9 @@ def build(
             message = ("Build interrupted: the engine was told to stop, its intermediate containers were "
                        "removed and nothing was tagged.")
         raise BuildCancelled(message, BuildResult.from_progress(progress)) from None
-    except docker.errors.APIError as error:
+    except EngineRefused as error:
         # The daemon refused the build before streaming (a Dockerfile it cannot parse, a bad option).
-        progress.fail(_api_error_text(error))
+        progress.fail(error.explanation)
     except (OSError, docker.errors.DockerException) as error:
         lost = is_connection_lost(error)
         if lost:
@@ -254,7 +254,8 @@ def build(
             progress.fail(f"the connection to the engine broke during the build ({error.__class__.__name__}: "
                           f"{str(error).splitlines()[0] if str(error) else ''}). Check that the engine is running.")
     finally:
-        _close(response)
+        if response is not None:
+            response.close()
         if recorder:
             recorder.close()
 
@@ -266,8 +267,8 @@ def build(
         _remove_leftovers(engine, progress)
     elif progress.image_id:
         try:
-            progress.size = engine.client.images.get(progress.image_id).attrs.get("Size")
-        except docker.errors.DockerException:
+            progress.size = engine.inspect_image(progress.image_id).get("Size")
+        except DockmagicError:
             progress.size = None
         _name_base_layers(engine, progress)
         if not progress.tags and tags:
@@ -320,60 +321,6 @@ def failure_message(result: BuildResult) -> str:
     return f"{step.label} ({step.instruction}) failed{code}{reason}.{last_line}"
 
 
-def _post_build(engine: Engine, archive, params: dict):
-    api = engine.api
-    headers = {"Content-Type": "application/tar"}
-    try:
-        api._set_auth_headers(headers)  # registry credentials, as docker-py's own build sends them
-    except Exception:
-        pass
-    response = api._post(api._url("/build"), data=archive, params=params, headers=headers,
-                         stream=True, timeout=None)
-    api._raise_for_status(response)
-    return response
-
-
-def _messages(response) -> Iterator[object]:
-    """Decoded JSON objects from the build response, as they arrive (one per line, or several glued)."""
-    decoder = json.JSONDecoder()
-    for line in response.iter_lines(chunk_size=65536):
-        if not line:
-            continue
-        text = line.decode("utf-8", errors="replace")
-        try:
-            yield json.loads(text)
-            continue
-        except ValueError:
-            pass
-        position = 0
-        while position < len(text):
-            while position < len(text) and text[position].isspace():
-                position += 1
-            if position >= len(text):
-                break
-            try:
-                message, position = decoder.raw_decode(text, position)
-            except ValueError:
-                yield {"stream": text[position:] + "\n"}
-                break
-            yield message
-
-
-def _close(response) -> None:
-    if response is not None:
-        try:
-            response.close()
-        except Exception:
-            pass
-
-
-def _api_error_text(error: docker.errors.APIError) -> str:
-    text = error.explanation or str(error)
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", errors="replace")
-    return str(text).strip()
-
-
 _PULL_FAILURE = re.compile(
     r"pull access denied|not found|manifest unknown|no such host|dial tcp|lookup |registry|"
     r"connection refused|repository does not exist|failed to resolve|initializing source",
@@ -396,8 +343,8 @@ def _explain_missing_base(progress: BuildProgress, engine: Engine, pull: bool) -
             f"has its own copy of {name!r}: build without --pull to use it")
         return
     try:
-        local = sorted({tag for image in engine.client.images.list() for tag in image.tags})
-    except docker.errors.DockerException:
+        local = engine.image_tags()
+    except DockmagicError:
         local = []
     shown = ", ".join(local[:8]) + (" …" if len(local) > 8 else "") if local else "none"
     progress.error = (
@@ -421,16 +368,16 @@ def _name_base_layers(engine: Engine, progress: BuildProgress) -> None:
         if step.layer_id or from_stage or words[0] == "scratch":
             continue
         try:
-            step.layer_id = engine.api.inspect_image(words[0])["Id"].split(":")[-1][:12]
-        except (docker.errors.DockerException, KeyError, TypeError):
+            step.layer_id = engine.inspect_image(words[0])["Id"].split(":")[-1][:12]
+        except (DockmagicError, KeyError, TypeError):
             pass
 
 
 def _is_local(engine: Engine, name: str) -> bool:
     try:
-        engine.client.images.get(name)
+        engine.inspect_image(name)
         return True
-    except docker.errors.DockerException:
+    except DockmagicError:
         return False
 
 
@@ -447,33 +394,29 @@ def _remove_leftovers(engine: Engine, progress: BuildProgress) -> None:
         command = last.instruction.split(None, 1)[1] if " " in last.instruction else ""
         try:
             time.sleep(0.2)
-            for container in engine.api.containers(all=True):
+            for container in engine.list_containers(all=True):
                 image = (container.get("ImageID") or container.get("Image") or "").split(":")[-1]
                 if not image.startswith(previous.layer_id) or container.get("Created", 0) < int(last.started_at) - 1:
                     continue
-                config = engine.api.inspect_container(container["Id"]).get("Config") or {}
+                config = engine.inspect_container(container["Id"]).get("Config") or {}
                 if command and command in " ".join(config.get("Cmd") or []):
                     leftovers.add(container["Id"])
-        except docker.errors.DockerException:
+        except DockmagicError:
             pass
     for container_id in leftovers:
         try:
-            engine.api.remove_container(container_id, force=True)
-        except docker.errors.NotFound:
-            pass
-        except docker.errors.APIError:
-            # Already being removed by the daemon: wait for it below.
+            engine.remove_container(container_id)
+        except DockmagicError:
+            # Refused while the daemon removes it itself: wait for it below.
             pass
     deadline = time.time() + 5
     while leftovers and time.time() < deadline:
         remaining = set()
         for container_id in leftovers:
             try:
-                engine.api.inspect_container(container_id)
+                engine.inspect_container(container_id)
                 remaining.add(container_id)
-            except docker.errors.NotFound:
-                pass
-            except docker.errors.DockerException:
+            except DockmagicError:
                 pass
         leftovers = remaining
         if leftovers:

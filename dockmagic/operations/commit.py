@@ -11,18 +11,16 @@ from __future__ import annotations
 import json
 import re
 import shlex
-import signal
-import threading
 import time
 from dataclasses import dataclass, field
 
-import docker
-
 from ..engine import Engine, connect
-from ..errors import DockmagicError, Interrupted
-from ..models.diff_tree import KIND_NAMES, KINDS
-from ..views.display import TextAndHtml, escape
-from .diff import change_counts, find_container
+from ..errors import CommitChangeError, EngineRefused, Interrupted, InvalidInput, NotFound
+from ..views import commit_view
+from ..views.display import TextAndHtml
+from .diff import change_counts, container_name
+from .interrupts import DeferredInterrupts
+from .lookup import find_container
 from .names import check_image_reference
 
 # The Dockerfile instructions the engine applies on commit (what `docker commit -c` takes).
@@ -40,10 +38,6 @@ def images_committed_from(engine: Engine, container_id: str) -> list[str]:
 
 _INSTRUCTION = re.compile(r"\s*([A-Za-z]+)(?:\s+(.*))?\s*$", re.DOTALL)
 _PORT = re.compile(r"([0-9]{1,5})(?:-([0-9]{1,5}))?(?:/(tcp|udp|sctp))?", re.IGNORECASE)
-
-
-class CommitChangeError(DockmagicError):
-    """A ``-c`` change is not an instruction ``docker commit`` can apply, or is malformed."""
 
 
 @dataclass
@@ -68,45 +62,11 @@ class CommitResult(TextAndHtml):
     def short_id(self) -> str:
         return self.image_id.split(":")[-1][:12]
 
-    def _summary(self) -> str:
-        return ", ".join(f"{self.counts.get(kind, 0):,} {KIND_NAMES[kind]}" for kind in KINDS)
-
     def _text(self) -> str:
-        from ..views.units import human_size
-
-        lines = [
-            f"Committed {self.container} as {', '.join(self.tags) or self.short_id}",
-            self.image_id,
-            f"new layer: {human_size(self.layer_size)} ({self._summary()}); image: {human_size(self.size)}",
-        ]
-        lines += [f"applied: {change}" for change in self.changes]
-        if self.message:
-            lines.append(f"message: {self.message}")
-        if self.author:
-            lines.append(f"author: {self.author}")
-        return "\n".join(lines)
+        return commit_view.commit_text(self)
 
     def _html(self) -> str:
-        from ..views.units import human_size
-
-        counts = " ".join(
-            f'<span style="color:{colour}"><b>{kind}</b>&nbsp;{self.counts.get(kind, 0):,}&nbsp;'
-            f"{KIND_NAMES[kind]}</span>"
-            for kind, colour in (("A", "#15803d"), ("C", "#b45309"), ("D", "#b91c1c"))
-        )
-        rows = [
-            f"<div><b>Committed {escape(self.container)}</b> as "
-            f"<code>{escape(', '.join(self.tags) or self.short_id)}</code> "
-            f'<span style="color:#6b7280" title="{escape(self.image_id)}">{escape(self.short_id)}</span></div>',
-            f"<div>new layer: <b>{escape(human_size(self.layer_size))}</b> &middot; {counts} &middot; "
-            f"image: {escape(human_size(self.size))}</div>",
-        ]
-        rows += [f"<div>applied: <code>{escape(change)}</code></div>" for change in self.changes]
-        if self.message:
-            rows.append(f"<div>message: {escape(self.message)}</div>")
-        if self.author:
-            rows.append(f"<div>author: {escape(self.author)}</div>")
-        return '<div class="dockmagic-commit">' + "".join(rows) + "</div>"
+        return commit_view.commit_html(self)
 
 
 def commit(container: str, reference: str, message: str | None = None, author: str | None = None,
@@ -122,24 +82,26 @@ def commit(container: str, reference: str, message: str | None = None, author: s
     engine = engine or connect()
     started = time.perf_counter()
     found = find_container(engine, container)
-    counts = change_counts(engine, found.id)
+    name = container_name(found)
+    counts = change_counts(engine, found["Id"])
     previous_id = _image_id(engine, f"{repository}:{tag}")
-    interrupts = _DeferredInterrupts()
+    # The engine completes a commit it has begun whether or not we wait, so stopping the wait would leave
+    # an image the user never got: the first interrupt is only counted, a second one stops the wait.
+    interrupts = DeferredInterrupts(raise_after=1)
     try:
         with interrupts:
-            answer = engine.api.commit(
-                found.id, repository=repository, tag=tag, message=message or None, author=author or None,
+            image_id = engine.commit_container(
+                found["Id"], repository=repository, tag=tag, message=message or None, author=author or None,
                 changes=instructions or None, pause=pause,
             )
     except KeyboardInterrupt:
         raise Interrupted(
-            f"Interrupted twice: dockmagic stopped waiting for the commit of {found.name}. The engine may "
+            f"Interrupted twice: dockmagic stopped waiting for the commit of {name}. The engine may "
             f"still finish it: see %docker_images, and remove {repository}:{tag} with %docker_rmi if it "
             "appears."
         ) from None
-    except docker.errors.APIError as error:
-        raise DockmagicError(f"The engine refused to commit {found.name}: {error.explanation or error}") from None
-    image_id = answer["Id"]
+    except (EngineRefused, NotFound) as error:
+        raise EngineRefused(f"The engine refused to commit {name}: {error}") from None
     if interrupts.count:
         _undo_commit(engine, image_id, repository, tag, previous_id)
         was = f"points again to {previous_id.split(':')[-1][:12]}" if previous_id else "does not exist"
@@ -147,9 +109,9 @@ def commit(container: str, reference: str, message: str | None = None, author: s
             f"Interrupted: the engine finishes a commit once it has begun, so dockmagic waited for it and "
             f"removed the image it made; {repository}:{tag} {was}, as before the commit."
         )
-    image = engine.api.inspect_image(image_id)
-    history = engine.api.history(image_id)
-    _COMMITTED_FROM.setdefault((engine.address, found.id), []).append(image.get("Id") or image_id)
+    image = engine.inspect_image(image_id)
+    history = engine.image_history(image_id)
+    _COMMITTED_FROM.setdefault((engine.address, found["Id"]), []).append(image.get("Id") or image_id)
     return CommitResult(
         # The inspect's id: Podman answers a commit with the bare hex, its inspect with "sha256:<hex>".
         image_id=image.get("Id") or image_id,
@@ -157,7 +119,7 @@ def commit(container: str, reference: str, message: str | None = None, author: s
         size=image.get("Size") or 0,
         layer_size=history[0].get("Size", 0) if history else 0,
         counts=counts,
-        container=found.name,
+        container=name,
         message=message or "",
         author=author or "",
         changes=instructions,
@@ -166,52 +128,27 @@ def commit(container: str, reference: str, message: str | None = None, author: s
     )
 
 
-class _DeferredInterrupts:
-    """While a commit request runs, the first interrupt is only counted: the engine completes a commit it
-    has begun whether or not we wait, so stopping the wait would leave an image the user never got. A
-    second interrupt stops the wait. Outside the main thread (no signal handling there), nothing changes."""
-
-    def __init__(self):
-        self.count = 0
-        self._previous = None
-
-    def _handle(self, signum, frame):
-        self.count += 1
-        if self.count > 1:
-            raise KeyboardInterrupt
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def __exit__(self, *exc):
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-        return False
-
-
 def _image_id(engine: Engine, reference: str) -> str | None:
     try:
-        return engine.api.inspect_image(reference)["Id"]
-    except docker.errors.NotFound:
+        return engine.inspect_image(reference)["Id"]
+    except NotFound:
         return None
 
 
 def _undo_commit(engine: Engine, image_id: str, repository: str, tag: str, previous_id: str | None) -> None:
     """Remove the image an interrupted commit made, giving its tag back to the image that had it."""
     if previous_id and previous_id != image_id:
-        engine.api.tag(previous_id, repository, tag, force=True)
-        engine.api.remove_image(image_id)
+        engine.tag_image(previous_id, repository, tag)
+        engine.remove_image(image_id)
     elif not previous_id:
-        engine.api.remove_image(f"{repository}:{tag}")
+        engine.remove_image(f"{repository}:{tag}")
 
 
 def split_reference(reference: str) -> tuple[str, str]:
     """``repo[:tag]`` checked and split; the tag is ``latest`` when omitted. Digests cannot be committed."""
     reference = (reference or "").strip()
     if "@" in reference:
-        raise DockmagicError(
+        raise InvalidInput(
             f"{reference!r} names a digest; a commit makes a new image, so give it a name and tag, "
             "e.g. myimage:1.0.")
     check_image_reference(reference, "repository name")

@@ -24,19 +24,17 @@ measuring through one export instead takes ~3.2 s on top of the diff (a busybox 
 
 from __future__ import annotations
 
-import io
-import posixpath
 import tarfile
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Iterable, Iterator, NamedTuple
 
-import docker
-
 from ..engine import Engine, connect
-from ..errors import DockmagicError, NotFound
+from ..errors import EngineRefused, NotFound
 from ..models.diff_tree import KINDS, DiffTree
+from .lookup import find_container
+from .tar_stream import ChunkReader, member_path
 
 # The API's numbers for the kinds of change (moby's archive.ChangeType).
 API_KINDS = {0: "C", 1: "A", 2: "D"}
@@ -127,29 +125,29 @@ def container_diff(container: str, engine: Engine | None = None, sizes: bool = F
     found = find_container(engine, container)
     raw = _changes(engine, found)
     if sizes:
-        measured, method = change_sizes(engine, found.id, raw_changes(raw))
+        measured, method = change_sizes(engine, found["Id"], raw_changes(raw))
         changes = [Change(API_KINDS[item["Kind"]], item["Path"], measured.get(item["Path"]))
                    for item in raw]
     else:
         measured, method = None, ""
         changes = [Change(API_KINDS[item["Kind"]], item["Path"]) for item in raw]
     return ContainerDiff(
-        container=found.name, container_id=found.id, image=image_name(found), changes=changes,
+        container=container_name(found), container_id=found["Id"], image=image_name(found), changes=changes,
         sizes=measured, seconds=time.perf_counter() - started, engine=engine.describe(),
         size_method=method,
     )
 
 
-def _changes(engine: Engine, found) -> list[dict]:
+def _changes(engine: Engine, found: dict) -> list[dict]:
     """The engine's change list, or a clear error when the engine cannot make one (Podman 4.3 answers 500
     for a container in which a file was replaced by a directory; docker diff fails the same way)."""
     try:
-        return engine.api.diff(found.id) or []
-    except docker.errors.APIError as error:
+        return engine.container_changes(found["Id"])
+    except EngineRefused as error:
         if error.status_code != 500:
             raise
-        raise DockmagicError(
-            f"{engine.name} could not list the changes of container {found.name!r}: {error.explanation}. "
+        raise EngineRefused(
+            f"{engine.name} could not list the changes of container {container_name(found)!r}: {error.explanation}. "
             "docker diff fails the same way on this engine; the container itself is unchanged."
         ) from None
 
@@ -161,32 +159,19 @@ def raw_changes(raw: list[dict]) -> list[tuple[str, str]]:
 def change_counts(engine: Engine, container_id: str) -> dict[str, int]:
     """How many paths were added, changed and deleted (one diff request, nothing kept)."""
     counts = dict.fromkeys(KINDS, 0)
-    for item in engine.api.diff(container_id) or []:
+    for item in engine.container_changes(container_id):
         counts[API_KINDS[item["Kind"]]] += 1
     return counts
 
 
-def find_container(engine: Engine, container: str):
-    """The container named or identified by ``container``, or a clear NotFound."""
-    if not container or not container.strip():
-        raise DockmagicError("Name a container, e.g. %docker_diff play (see %docker_ps -a for the names).")
-    try:
-        return engine.client.containers.get(container)
-    except docker.errors.NotFound:
-        raise NotFound(
-            f"No container {container!r} on {engine.describe()}. "
-            "List the containers, running or stopped, with %docker_ps -a (or docker ps -a)."
-        ) from None
-    except docker.errors.APIError as error:
-        # An id or name the engine cannot parse ("Bad Name!") is still "no such container" to a user.
-        if error.status_code in (400, 404):
-            raise NotFound(f"No container {container!r} on {engine.describe()}: {error.explanation}") from None
-        raise
+def image_name(container: dict) -> str:
+    """The image a container (an inspect) was made from, as it was named."""
+    return (container.get("Config") or {}).get("Image") or container.get("Image") or ""
 
 
-def image_name(container) -> str:
-    config_image = (container.attrs.get("Config") or {}).get("Image") or ""
-    return config_image or (container.attrs.get("Image") or "")
+def container_name(container: dict) -> str:
+    """A container's name (an inspect), without the engine's leading "/"."""
+    return (container.get("Name") or "").lstrip("/")
 
 
 # -- sizes --------------------------------------------------------------------------------------------
@@ -205,7 +190,7 @@ def change_sizes(engine: Engine, container_id: str, changes: list[tuple[str, str
         if path in directories:
             _sizes_from_archive(engine, container_id, path, sizes)
         else:
-            stat = _stat(engine, container_id, path)
+            stat = engine.stat_path(container_id, path)
             if stat is not None and not stat.get("mode", 0) & _GO_MODE_NOT_REGULAR:
                 sizes[path] = int(stat.get("size", 0))
     return sizes, "archive"
@@ -244,21 +229,10 @@ def _has_added_ancestor(path: str, kinds: dict[str, str]) -> bool:
     return False
 
 
-def _stat(engine: Engine, container_id: str, path: str) -> dict | None:
-    # HEAD /containers/{id}/archive answers the stat of one path without sending its contents
-    # (docker-py has no method for it; get_archive would start streaming the file).
-    response = engine.api.head(engine.api._url("/containers/{0}/archive", container_id), params={"path": path})
-    if response.status_code == 404:
-        return None  # gone since the diff (a running container)
-    engine.api._raise_for_status(response)
-    header = response.headers.get("X-Docker-Container-Path-Stat")
-    return docker.utils.decode_json_header(header) if header else None
-
-
 def _sizes_from_archive(engine: Engine, container_id: str, directory: str, sizes: dict[str, int]) -> None:
     try:
-        chunks, _ = engine.api.get_archive(container_id, directory)
-    except docker.errors.NotFound:
+        chunks = engine.get_archive(container_id, directory)
+    except NotFound:
         return
     # The archive's member names start with the directory's own name: "d/", "d/1", ...
     parent = directory.rpartition("/")[0]
@@ -268,7 +242,7 @@ def _sizes_from_archive(engine: Engine, container_id: str, directory: str, sizes
 
 def _sizes_from_export(engine: Engine, container_id: str, wanted: set[str]) -> dict[str, int]:
     sizes = {}
-    for path, size in _regular_file_sizes(engine.api.export(container_id)):
+    for path, size in _regular_file_sizes(engine.export_container(container_id)):
         absolute = "/" + path
         if absolute in wanted:
             sizes[absolute] = size
@@ -287,40 +261,3 @@ def _regular_file_sizes(chunks: Iterator[bytes]) -> Iterator[tuple[str, int]]:
             elif member.islnk():
                 # A hard link stores no bytes of its own: it is as big as the file it links to.
                 yield name, seen.get(member_path(member.linkname), 0)
-
-
-def member_path(name: str) -> str:
-    """A tar member's name as a path relative to the archive's root: no "./", no leading or trailing "/"."""
-    if name.startswith(("./", "/")) or name.endswith("/") or name == "." or "/./" in name:
-        name = posixpath.normpath(name).lstrip("/")
-    return "" if name == "." else name
-
-
-class ChunkReader(io.RawIOBase):
-    """A file object over an iterator of byte chunks (docker-py's streams), for tarfile's stream mode."""
-
-    def __init__(self, chunks: Iterator[bytes]):
-        self._chunks = iter(chunks)
-        self._buffer = memoryview(b"")
-        self._position = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, target) -> int:
-        while self._position >= len(self._buffer):
-            try:
-                self._buffer = memoryview(next(self._chunks))
-            except StopIteration:
-                return 0
-            self._position = 0
-        count = min(len(target), len(self._buffer) - self._position)
-        target[:count] = self._buffer[self._position:self._position + count]
-        self._position += count
-        return count
-
-    def close(self) -> None:
-        close = getattr(self._chunks, "close", None)
-        if close is not None:
-            close()
-        super().close()

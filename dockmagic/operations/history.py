@@ -25,13 +25,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Iterator, NamedTuple
 
-import docker
-
 from ..engine import Engine, connect
-from ..errors import DockmagicError, NotFound
+from ..errors import DockmagicError
 from ..models.diff_tree import KINDS
 from ..parsing.image_names import docker_image_id, familiar_image_name
-from .diff import ChunkReader, member_path
+from .lookup import find_image
+from .tar_stream import ChunkReader, member_path
 
 WHITEOUT = ".wh."
 OPAQUE = ".wh..wh..opq"
@@ -143,22 +142,23 @@ def image_history(image: str, engine: Engine | None = None, files: bool = True) 
             comment=entry.get("Comment") or "",
             # Podman names no tags here: the image's own tags go to its own (top) layer, as Docker puts them.
             tags=list(entry.get("Tags") or
-                      ([familiar_image_name(t) for t in found.tags] if _full_id(entry.get("Id")) == found.id
+                      ([familiar_image_name(t) for t in found.get("RepoTags") or () if t != "<none>:<none>"]
+                       if _full_id(entry.get("Id")) == found["Id"]
                        else [])),
         )
-        for entry in engine.api.history(found.id)
+        for entry in engine.image_history(found["Id"])
     ]
     note = ""
     if files:
         try:
-            attach_files(layers, read_saved_image(engine.api.get_image(found.id)))
+            attach_files(layers, read_saved_image(engine.save_image(found["Id"])))
         except (DockmagicError, tarfile.TarError) as error:
             # A save format this reader does not know: the layers are still worth showing.
             files, note = False, f"The files of the layers could not be read: {error}"
             for layer in layers:
                 layer.empty, layer.files, layer.added_bytes, layer.wasted_bytes = None, [], 0, 0
     return ImageHistory(
-        image=image, image_id=found.id, layers=layers, files_read=files, files_note=note,
+        image=image, image_id=found["Id"], layers=layers, files_read=files, files_note=note,
         seconds=time.perf_counter() - started, engine=engine.describe(),
     )
 
@@ -166,19 +166,6 @@ def image_history(image: str, engine: Engine | None = None, files: bool = True) 
 def _full_id(layer_id: str | None) -> str:
     """A history entry's id as Docker writes it: "sha256:<hex>" (Podman writes the bare hex), or "<missing>"."""
     return docker_image_id(layer_id) if layer_id else "<missing>"
-
-
-def find_image(engine: Engine, image: str):
-    if not image or not image.strip():
-        raise DockmagicError("Name an image, e.g. %docker_history busybox (docker images lists them).")
-    try:
-        return engine.client.images.get(image)
-    except docker.errors.NotFound:
-        raise NotFound(f"No image {image!r} on {engine.describe()}. List the images with docker images.") from None
-    except docker.errors.APIError as error:
-        if error.status_code == 400:
-            raise NotFound(f"No image {image!r} on {engine.describe()}: {error.explanation}") from None
-        raise
 
 
 # -- reading a saved image ----------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..errors import DockmagicError
+from ..errors import InvalidInput
 
 # Docker's reference grammar (distribution/reference): [host[:port]/]path[:tag][@digest], path lowercase.
 _COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
@@ -19,7 +19,7 @@ def check_image_reference(reference: str, what: str = "image name") -> str:
     """Raise a clear error if ``reference`` is not a valid image name (``repo[:tag]``)."""
     if not reference or not _REFERENCE.fullmatch(reference) or len(reference) > 255:
         hint = " (repository names are lowercase)" if reference.lower() != reference else ""
-        raise DockmagicError(
+        raise InvalidInput(
             f"{reference!r} is not a valid {what}{hint}. Use lowercase letters, digits and . _ - "
             "separated by /, optionally :tag, e.g. myimage:1.0 or team/figlet:latest."
         )
@@ -29,7 +29,7 @@ def check_image_reference(reference: str, what: str = "image name") -> str:
 def check_container_name(name: str) -> str:
     """Raise a clear error if ``name`` cannot name a container (Docker allows [a-zA-Z0-9][a-zA-Z0-9_.-]*)."""
     if not name or not _CONTAINER_NAME.fullmatch(name):
-        raise DockmagicError(
+        raise InvalidInput(
             f"{name!r} is not a valid container name. Use letters, digits and _ . - "
             "(starting with a letter or digit), e.g. play or figlet-session."
         )

@@ -26,17 +26,16 @@ Every cell is recorded on the session (script, exit code, state before and after
 from __future__ import annotations
 
 import re
-import signal
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 
-import docker
-
 from ..engine import Engine, connect
-from ..errors import ContainerError, DockmagicError
-from .containers import FrameReader, OutputTail, StreamWriter, find_container, raw_socket
+from ..errors import CellInterrupted, ContainerError, ContainerNotRunning, DockmagicError, EngineRefused, NotFound
+from ..parsing.shell_to_dockerfile import shell_quote
+from .interrupts import DeferredInterrupts
+from .lookup import find_container
+from .streams import FrameReader, OutputTail, StreamWriter
 
 SHELL_COMMAND = [
     "/bin/sh", "-c",
@@ -59,14 +58,6 @@ START_TIMEOUT_SECONDS = 15.0
 POLL_SECONDS = 0.25
 
 
-class ContainerNotRunning(DockmagicError):
-    """The container exists but is not running, so nothing can run in it."""
-
-
-class CellInterrupted(ContainerError, KeyboardInterrupt):
-    """A cell was interrupted: its command was stopped; the shell and the container keep running."""
-
-
 def _state_line(token: str) -> str:
     # `\command` skips aliases and functions a cell may have defined with these names.
     return (
@@ -82,10 +73,6 @@ def _state_line(token: str) -> str:
         # Leave $? as the cell left it, for the next cell.
         'eval "unset __dm_rc; (exit $__dm_rc)"'
     )
-
-
-def shell_quote(text: str) -> str:
-    return "'" + text.replace("'", "'\\''") + "'"
 
 
 @dataclass
@@ -193,11 +180,10 @@ class ShellSession:
         self.cells: list[CellRecord] = []
         self.restarts = 0
         self._exec_id = None
-        self._hijacked = None
+        self._socket = None
         self._sock = None
         self._reader: FrameReader | None = None
         self._pid: int | None = None
-        self._interrupts = 0
 
     # --- the shell process ---
 
@@ -206,14 +192,14 @@ class ShellSession:
         if self._reader is None or self._reader.eof:
             return False
         try:
-            return bool(self.engine.api.exec_inspect(self._exec_id).get("Running"))
-        except docker.errors.APIError:
+            return bool(self.engine.inspect_exec(self._exec_id).get("Running"))
+        except (EngineRefused, NotFound):
             return False
 
     def _container_attrs(self) -> dict:
         try:
-            return self.engine.api.inspect_container(self.container_id)
-        except docker.errors.NotFound:
+            return self.engine.inspect_container(self.container_id)
+        except NotFound:
             raise ContainerNotRunning(
                 f"Container {self.container_name!r} no longer exists. Start a new one with "
                 f"%docker_start {self.image} --name {self.container_name}."
@@ -233,14 +219,11 @@ class ShellSession:
     def open(self, stdout=None, stderr=None) -> None:
         """Start the shell (again, after it died: restoring the last recorded state)."""
         self.close()
-        api = self.engine.api
         try:
-            self._exec_id = api.exec_create(self.container_id, SHELL_COMMAND, stdin=True, stdout=True,
-                                            stderr=True, tty=False)["Id"]
-            self._hijacked = api.exec_start(self._exec_id, socket=True)
-        except docker.errors.APIError as error:
-            raise DockmagicError(f"Could not start a shell in {self.container_name!r}: {error}") from None
-        self._sock = raw_socket(self._hijacked)
+            self._exec_id, self._socket = self.engine.exec_socket(self.container_id, SHELL_COMMAND)
+        except (EngineRefused, NotFound) as error:
+            raise EngineRefused(f"Could not start a shell in {self.container_name!r}: {error}") from None
+        self._sock = self._socket.sock
         self._reader = FrameReader(self._sock)
         restore = self._restore_script(self.state) if self.state is not None else ""
         token = uuid.uuid4().hex
@@ -289,13 +272,9 @@ class ShellSession:
         return b"".join(chunks).decode("utf-8", "replace")
 
     def close(self) -> None:
-        for thing in (self._sock, self._hijacked):
-            if thing is not None:
-                try:
-                    thing.close()
-                except Exception:  # already closed
-                    pass
-        self._sock = self._hijacked = self._reader = None
+        if self._socket is not None:
+            self._socket.close()
+        self._socket = self._sock = self._reader = None
 
     def _send(self, text: str) -> None:
         # Blocking: the last read may have left the socket non-blocking (timeout 0), and a non-blocking
@@ -305,11 +284,9 @@ class ShellSession:
 
     def _signal(self, script: str) -> None:
         """Run ``script`` in a second exec (the persistent shell is busy)."""
-        api = self.engine.api
         try:
-            exec_id = api.exec_create(self.container_id, ["/bin/sh", "-c", script], stdout=True, stderr=True)
-            api.exec_start(exec_id["Id"])
-        except docker.errors.APIError:
+            self.engine.exec_run(self.container_id, ["/bin/sh", "-c", script])
+        except (EngineRefused, NotFound):
             pass  # the container stopped meanwhile: the stream's end tells the rest
 
     def _kill_cell_processes(self) -> None:
@@ -384,14 +361,16 @@ class ShellSession:
         token = uuid.uuid4().hex
         tail = OutputTail()
         started = time.monotonic()
-        self._interrupts = 0
+        # While a cell runs, SIGINT only counts interrupts: the loop acts on them between reads, so no
+        # byte of the stream is lost to an exception raised in the middle of a read.
+        interrupts = DeferredInterrupts()
         escalation = {"level": 0, "since": 0.0}
 
         def on_tick():
             # Escalate: SIGINT to the group; then SIGKILL its processes but the shell; then the shell.
             level = escalation["level"]
             overdue = level and time.monotonic() - escalation["since"] > INTERRUPT_GRACE_SECONDS
-            if self._interrupts > level or overdue:
+            if interrupts.count > level or overdue:
                 escalation["level"] = level + 1
                 escalation["since"] = time.monotonic()
                 if level == 0:
@@ -401,10 +380,10 @@ class ShellSession:
                 else:
                     self._signal(f"kill -KILL {self._pid}")
 
-        previous_handler = self._catch_interrupts()
         try:
-            self._send(f"eval {shell_quote(script)} </dev/null\n{_state_line(token)}\n")
-            outcome = self._read_until_markers(token, writer, tail, deadline=None, on_tick=on_tick)
+            with interrupts:
+                self._send(f"eval {shell_quote(script)} </dev/null\n{_state_line(token)}\n")
+                outcome = self._read_until_markers(token, writer, tail, deadline=None, on_tick=on_tick)
         except BaseException:
             # Out of step with the shell (an exception in the middle of the protocol): stop the cell's
             # processes and drop this shell; the next cell starts a new one with the recorded state.
@@ -413,7 +392,6 @@ class ShellSession:
             self.close()
             raise
         finally:
-            self._release_interrupts(previous_handler)
             writer.close()
         seconds = round(time.monotonic() - started, 3)
         interrupted = escalation["level"] > 0
@@ -466,24 +444,9 @@ class ShellSession:
 
     def _exec_exit_code(self):
         try:
-            return self.engine.api.exec_inspect(self._exec_id).get("ExitCode")
-        except docker.errors.APIError:
+            return self.engine.inspect_exec(self._exec_id).get("ExitCode")
+        except (EngineRefused, NotFound):
             return None
-
-    def _catch_interrupts(self):
-        # While a cell runs, SIGINT only counts interrupts: the loop acts on them between reads, so no
-        # byte of the stream is lost to an exception raised in the middle of a read.
-        if threading.current_thread() is not threading.main_thread():
-            return None
-
-        def count(signum, frame):
-            self._interrupts += 1
-
-        return signal.signal(signal.SIGINT, count)
-
-    def _release_interrupts(self, previous) -> None:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
 
 
 # Sessions by (engine address, container id): one shell per container, for the life of this process.
@@ -509,8 +472,8 @@ def session_for(name: str, engine: Engine | None = None) -> ShellSession:
 def find_session(name: str, engine: Engine) -> ShellSession | None:
     """The recorded session of container ``name`` (by id, or by name if the container is gone)."""
     try:
-        attrs = engine.api.inspect_container(name)
-    except docker.errors.NotFound:
+        attrs = engine.inspect_container(name)
+    except NotFound:
         attrs = None
     if attrs is not None:
         return _sessions.get((engine.address, attrs["Id"]))

@@ -18,7 +18,7 @@ import anywidget
 import traitlets
 
 from ..models.diff_tree import KIND_NAMES, KINDS, DiffTree, TreeEntry, normalize
-from .display import escape, widget_bundle
+from .display import KIND_COLOURS, escape, widget_bundle
 from .units import human_size
 
 STATIC = pathlib.Path(__file__).parent / "static"
@@ -28,8 +28,6 @@ SEARCH_LIMIT = 200       # rows per "search" answer; the rest is "N more"
 SNAPSHOT_ROWS = 200      # first-level rows in the static HTML snapshot
 TEXT_LINES = 200         # docker diff lines in the widget's text/plain fallback
 MAX_SEARCH_CHARS = 1000
-
-KIND_COLOURS = {"A": "#15803d", "C": "#b45309", "D": "#b91c1c"}
 
 
 def compact(entry: TreeEntry) -> list:

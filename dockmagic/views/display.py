@@ -48,3 +48,7 @@ def widget_bundle(widget, text: str, html_snapshot: str):
     bundle["text/plain"] = text
     bundle["text/html"] = html_snapshot
     return bundle, metadata
+
+
+# The colour of each kind of file change ("A" added, "C" changed, "D" deleted), wherever one is shown.
+KIND_COLOURS = {"A": "#15803d", "C": "#b45309", "D": "#b91c1c"}

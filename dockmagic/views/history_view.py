@@ -11,13 +11,12 @@ from __future__ import annotations
 import time
 
 from ..models.diff_tree import KIND_NAMES, KINDS
-from .display import escape
+from .display import KIND_COLOURS, escape
 from .units import cli_size, ellipsis, human_duration
 
 FILES_SHOWN = 300          # per layer in the HTML
 TEXT_FILES_SHOWN = 10      # per layer in the text form
 CREATED_BY_WIDTH = 45      # as `docker history` truncates it
-KIND_COLOURS = {"A": "#15803d", "C": "#b45309", "D": "#b91c1c"}
 
 
 def age(created: int, now: float | None = None) -> str:
