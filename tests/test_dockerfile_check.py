@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dockmagic.dockerfile import find_problems
+from dockmagic.parsing.dockerfile import find_problems
 
 
 def rules(text: str) -> list[tuple[int, str]]:

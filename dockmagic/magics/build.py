@@ -6,7 +6,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.display import display
 
-from ..dockerfile import find_problems
+from ..parsing.dockerfile import find_problems
 from ..errors import BuildCancelled, DockerBuildError
 from ..operations.build import BuildResult, build, failure_message, parse_key_values
 from ..operations.replay import recording_kind, replay_build, replay_diff

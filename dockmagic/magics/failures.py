@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 
-from ..engine import is_connection_lost
+from ..engine import failure_reason, is_connection_lost
 from ..errors import DockmagicError, EngineConnectionLost, Interrupted
 
 
@@ -29,18 +29,10 @@ def clear_failures(name: str, function):
             if not is_connection_lost(error):
                 raise
             raise EngineConnectionLost(
-                f"The container engine stopped answering during %{name} ({_reason(error)}). It was stopped "
+                f"The container engine stopped answering during %{name} ({failure_reason(error)}). It was stopped "
                 "or restarted; what dockmagic had started is cleaned up when it answers again. Start the "
                 "engine (e.g. dockerd), then run the cell again."
             ) from None
 
     return magic
 
-
-def _reason(error: BaseException) -> str:
-    text = str(error)
-    for marker in ("Connection refused", "Connection reset", "Connection aborted", "Broken pipe",
-                   "No such file", "IncompleteRead", "Connection broken"):
-        if marker.lower() in text.lower():
-            return marker.lower()
-    return type(error).__name__

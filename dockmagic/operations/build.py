@@ -18,7 +18,7 @@ from typing import Callable, Iterable, Iterator
 
 import docker
 
-from ..dockerfile import check_buildable
+from ..parsing.dockerfile import check_buildable, from_image_and_stage, stage_names
 from ..engine import Engine, connect, is_connection_lost, remove_when_back
 from ..engine import json_messages as _messages  # noqa: F401 (the name the stream tests import)
 from ..errors import BuildCancelled, DockerBuildError, DockerfileError, DockmagicError, EngineRefused, InvalidInput
@@ -175,8 +175,7 @@ def build(
     for tag in tags:
         check_image_reference(tag, what="tag")
     if target is not None:
-        stages = [i.arguments.split()[-1] for i in instructions
-                  if i.keyword == "FROM" and " as " in i.arguments.lower()]
+        stages = stage_names(instructions)
         if target not in stages:
             raise DockerfileError(
                 f"--target {target!r} names no stage of this Dockerfile. Its named stages: "
@@ -335,8 +334,7 @@ def _explain_missing_base(progress: BuildProgress, engine: Engine, pull: bool) -
         return
     if not _PULL_FAILURE.search(progress.error):
         return
-    names = step.instruction.split()[1:]
-    name = next((w for w in names if not w.startswith("--")), "?")
+    name = from_image_and_stage(step.instruction[len("FROM"):])[0] or "?"
     if pull and _is_local(engine, name):
         progress.error = (
             f"--pull could not fetch a newer {name!r} ({progress.error.splitlines()[0][:160]}). This engine "
@@ -359,16 +357,18 @@ def _name_base_layers(engine: Engine, progress: BuildProgress) -> None:
     Podman's does not: looked up after the build, as the engine has it."""
     stages = set()
     for step in progress.steps:
-        words = [w for w in step.instruction.split()[1:] if not w.startswith("--")]
-        if not step.instruction.upper().startswith("FROM") or not words:
+        if not step.instruction.upper().startswith("FROM"):
             continue
-        from_stage = words[0].lower() in stages
-        if len(words) >= 3 and words[1].lower() == "as":
-            stages.add(words[2].lower())
-        if step.layer_id or from_stage or words[0] == "scratch":
+        image, stage = from_image_and_stage(step.instruction[len("FROM"):])
+        if image is None:
+            continue
+        from_stage = image.lower() in stages
+        if stage:
+            stages.add(stage.lower())
+        if step.layer_id or from_stage or image == "scratch":
             continue
         try:
-            step.layer_id = engine.inspect_image(words[0])["Id"].split(":")[-1][:12]
+            step.layer_id = engine.inspect_image(image)["Id"].split(":")[-1][:12]
         except (DockmagicError, KeyError, TypeError):
             pass
 

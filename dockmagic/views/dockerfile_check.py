@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..dockerfile import Instruction, Problem
+from ..parsing.dockerfile import Instruction, Problem
 from .display import TextAndHtml, escape
 
 

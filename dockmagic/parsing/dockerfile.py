@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from dockerfile_parse import DockerfileParser
 
-from .errors import DockerfileError
+from ..errors import DockerfileError
 
 KNOWN_INSTRUCTIONS = (
     "FROM", "RUN", "CMD", "LABEL", "MAINTAINER", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT",
@@ -34,14 +34,6 @@ class Instruction:
     def written(self) -> str:
         """The instruction as the build log names it: keyword and arguments on one line."""
         return f"{self.keyword} {self.arguments}".strip()
-
-
-@dataclass(frozen=True)
-class BaseImage:
-    """An image a FROM names (not a previous stage, not ``scratch``)."""
-
-    name: str
-    line: int
 
 
 def parse_dockerfile(text: str) -> list[Instruction]:
@@ -88,26 +80,24 @@ def check_buildable(text: str) -> list[Instruction]:
     return instructions
 
 
-_STAGE_ALIAS = re.compile(r"\s+AS\s+(\S+)\s*$", re.IGNORECASE)
+def from_image_and_stage(arguments: str) -> tuple[str | None, str | None]:
+    """What a FROM line's arguments name: ``(image, stage name)``, flags such as ``--platform`` skipped;
+    the stage name is None without ``AS name``, the image None for an empty FROM."""
+    words = [word for word in arguments.split() if not word.startswith("--")]
+    image = words[0] if words else None
+    stage = words[2] if len(words) >= 3 and words[1].lower() == "as" else None
+    return image, stage
 
 
-def base_images(instructions: list[Instruction]) -> list[BaseImage]:
-    """The images the FROM lines pull in: previous stages, ``scratch`` and names with variables excluded."""
-    stages: set[str] = set()
-    images = []
+def stage_names(instructions: list[Instruction]) -> list[str]:
+    """The names the FROM lines give their stages (``FROM image AS name``), in order, as written."""
+    names = []
     for instruction in instructions:
-        if instruction.keyword != "FROM":
-            continue
-        words = [w for w in instruction.arguments.split() if not w.startswith("--")]
-        if not words:
-            continue
-        name = words[0]
-        alias = _STAGE_ALIAS.search(instruction.arguments)
-        if name.lower() not in stages and name != "scratch" and "$" not in name:
-            images.append(BaseImage(name=name, line=instruction.line))
-        if alias:
-            stages.add(alias.group(1).lower())
-    return images
+        if instruction.keyword == "FROM":
+            _, stage = from_image_and_stage(instruction.arguments)
+            if stage:
+                names.append(stage)
+    return names
 
 
 @dataclass(frozen=True)
