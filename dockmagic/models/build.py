@@ -177,10 +177,6 @@ class StepProgress:
         self._partial_stderr = stderr if self._partial.raw else False
         return complete
 
-    def open_line(self) -> tuple[str, bool] | None:
-        """The line being printed, not yet ended by a newline."""
-        return (self._partial.line(), self._partial_stderr) if self._partial.raw else None
-
     def finish(self, state: str) -> None:
         if self.state in (RUNNING,):
             self.state = state

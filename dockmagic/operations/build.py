@@ -25,6 +25,7 @@ from ..errors import BuildCancelled, DockerBuildError, DockerfileError, Dockmagi
 from .. import notices
 from ..models.build import DONE, FAILED, BuildProgress, StepProgress
 from ..parsing.build_stream import BuildEvent, build_events
+from .build_logs import DEFAULT_PREFIX, KEEP_BUILD_LOGS, keep_while_alive, prune_build_logs
 from .context import links_leaving_context, make_context
 from .names import check_image_reference
 
@@ -90,6 +91,10 @@ class BuildResult:
     warnings: list[str] = field(default_factory=list)
     progress: BuildProgress | None = field(default=None, repr=False, compare=False)
 
+    def __post_init__(self):
+        if self.log_dir:
+            keep_while_alive(self, self.log_dir)  # its steps' .log read from there
+
     @property
     def cached_steps(self) -> int:
         return sum(1 for step in self.steps if step.cached)
@@ -151,6 +156,8 @@ def build(
     labels: dict[str, str] | None = None,
     engine: Engine | None = None,
     log_dir: str | None = None,
+    keep_logs: int | None = KEEP_BUILD_LOGS,
+    max_log_bytes: int | None = None,
     check: bool = True,
     watch: Callable[[BuildProgress], None] | None = None,
     on_event: EventListener | None = None,
@@ -168,7 +175,9 @@ def build(
     ``record`` names a JSON-lines file that receives the engine's raw stream. A context larger than
     ``context_warning_bytes`` is still sent, after a warning written to ``notify`` (default sys.stderr)
     and kept in the result's ``warnings``. With ``log_dir``, each build's logs go to a folder of their own
-    in it.
+    in it. Before a build starts, the oldest log folders beyond the newest ``keep_logs`` (and beyond
+    ``max_log_bytes`` in all) are removed, never one a live result of this process refers to (None: no
+    limit).
     """
     instructions = check_buildable(dockerfile)
     tags = list(tags or ())
@@ -191,10 +200,13 @@ def build(
         # A folder per build: logs are step-001.log, ..., so two builds sharing one folder (two at once,
         # or one after another) would append to each other's logs.
         os.makedirs(log_dir, exist_ok=True)
+        prune_build_logs(keep_logs, max_log_bytes, folder=log_dir, prefix="build-")
         log_dir = tempfile.mkdtemp(prefix="build-", dir=log_dir)
     else:
-        log_dir = tempfile.mkdtemp(prefix="dockmagic-build-")
+        prune_build_logs(keep_logs, max_log_bytes, prefix=DEFAULT_PREFIX)
+        log_dir = tempfile.mkdtemp(prefix=DEFAULT_PREFIX)
     progress = BuildProgress(log_dir, engine=engine.describe())
+    keep_while_alive(progress, log_dir)
     progress.requested_tags = tags
     progress.warnings.extend(context_warnings)
     if watch is not None:

@@ -15,15 +15,19 @@ def cli_size(size: float) -> str:
 
 
 def human_size(size: int | None) -> str:
-    """Bytes for prose and headers: "1.99 MB"."""
+    """Bytes for prose and headers, three significant digits: "77 B", "1.99 MB", "1 EB"; beyond
+    exabytes, whole exabytes ("1000000 EB")."""
     if size is None:
         return "?"
     value = float(size)
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.3g} {unit}"
+    if value < 1000:
+        return f"{value:.0f} B"
+    for unit in ("kB", "MB", "GB", "TB", "PB", "EB"):
         value /= 1000
-    return f"{size} B"
+        # Compare the rounded figure: 999.9 kB is shown as "1 MB", not "1e+03 kB".
+        if float(f"{value:.3g}") < 1000:
+            return f"{float(f'{value:.3g}'):g} {unit}"
+    return f"{value:.0f} EB"
 
 
 def human_duration(seconds: float) -> str:

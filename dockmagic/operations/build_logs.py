@@ -1,0 +1,84 @@
+"""Build logs on disk, kept bounded: each build writes its steps' full output to a folder of its own
+(``/tmp/dockmagic-build-*`` by default), and the oldest folders are removed as new builds start.
+
+A folder that a build of this process still refers to (its :class:`BuildProgress` or a
+:class:`BuildResult` is alive: a result bound in the notebook, a widget) is never removed, so ``.log``
+of a result a user kept still reads the whole output.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import weakref
+
+# How many build log folders are kept in one place by default (DockMagic settings may change it).
+KEEP_BUILD_LOGS = 50
+DEFAULT_PREFIX = "dockmagic-build-"
+
+# (weak reference to an object that reads the logs, its folder): the folders in use in this process.
+_in_use: list[tuple[weakref.ref, str]] = []
+
+
+def keep_while_alive(owner, log_dir: str) -> None:
+    """Never prune ``log_dir`` while ``owner`` (a build's progress or result) is alive."""
+    _in_use.append((weakref.ref(owner), os.path.abspath(log_dir)))
+
+
+def folders_in_use() -> set[str]:
+    """The log folders that live objects of this process refer to."""
+    _in_use[:] = [(ref, path) for ref, path in _in_use if ref() is not None]
+    return {path for _, path in _in_use}
+
+
+def _folder_size(path: str) -> int:
+    total = 0
+    for root, _, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def prune_build_logs(keep: int | None = KEEP_BUILD_LOGS, max_bytes: int | None = None, *,
+                     folder: str | None = None, prefix: str = DEFAULT_PREFIX) -> list[str]:
+    """Remove the oldest build log folders (``folder/prefix*``, by default the temporary folder's
+    ``dockmagic-build-*``) beyond the newest ``keep`` and, with ``max_bytes``, until the rest take at
+    most that many bytes. Folders in use in this process (see :func:`keep_while_alive`) are never
+    removed, nor counted against ``keep``. Returns the removed folders, oldest first."""
+    folder = folder or tempfile.gettempdir()
+    try:
+        names = [name for name in os.listdir(folder) if name.startswith(prefix)]
+    except OSError:
+        return []
+    in_use = folders_in_use()
+    candidates = []
+    for name in names:
+        path = os.path.abspath(os.path.join(folder, name))
+        if path in in_use or not os.path.isdir(path) or os.path.islink(path):
+            continue
+        try:
+            candidates.append((os.stat(path).st_mtime, path))
+        except OSError:
+            continue
+    candidates.sort()  # oldest first
+    doomed = []
+    if keep is not None and len(candidates) > keep:
+        doomed = candidates[:len(candidates) - keep]
+        candidates = candidates[len(candidates) - keep:]
+    if max_bytes is not None:
+        sizes = {path: _folder_size(path) for _, path in candidates}
+        total = sum(sizes.values()) + sum(_folder_size(path) for path in in_use if os.path.isdir(path))
+        while candidates and total > max_bytes:
+            entry = candidates.pop(0)
+            total -= sizes[entry[1]]
+            doomed.append(entry)
+    removed = []
+    for _, path in doomed:
+        shutil.rmtree(path, ignore_errors=True)
+        if not os.path.exists(path):
+            removed.append(path)
+    return removed
