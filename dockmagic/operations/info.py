@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from ..engine import CONNECT_TIMEOUT_SECONDS, connect
 from ..errors import EngineUnavailable
-from ..views.display import TextAndHtml, escape
+from ..views import engine_view
+from ..views.display import TextAndHtml
 
 
 @dataclass
@@ -23,17 +24,10 @@ class EngineInfo(TextAndHtml):
     problem: str = ""
 
     def _text(self) -> str:
-        if not self.available:
-            return f"No engine: {self.problem}"
-        return (f"{self.name} {self.version} (API {self.api_version}) at {self.address}"
-                + (f", {self.os}" if self.os else ""))
+        return engine_view.engine_info_text(self)
 
     def _html(self) -> str:
-        if not self.available:
-            return (f'<div style="border-left:4px solid #a16207;padding:4px 8px;background:#fffbeb">'
-                    f"<b>No container engine is reachable.</b> {escape(self.problem)}</div>")
-        return (f"<div><b>{escape(self.name)} {escape(self.version)}</b> (API {escape(self.api_version)}) "
-                f"at <code>{escape(self.address)}</code>{', ' + escape(self.os) if self.os else ''}</div>")
+        return engine_view.engine_info_html(self)
 
 
 def engine_info(docker_host: str | None = None, timeout: float = CONNECT_TIMEOUT_SECONDS) -> EngineInfo:
