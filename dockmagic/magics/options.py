@@ -65,16 +65,18 @@ def parse_line(magic, line: str):
     except ValueError as error:
         raise UsageError(f"Cannot split the line into words ({error}): check its quotes.") from None
     args = magic.parser.parse_args(argv)
-    check_out_name(getattr(args, "out", None))
+    # A magic that writes a file takes its path with --file: say so to whoever gives -o a path.
+    check_out_name(getattr(args, "out", None), file_option="file" in vars(args))
     return args
 
 
-def check_out_name(name: str | None) -> None:
+def check_out_name(name: str | None, file_option: bool = False) -> None:
     """Raise a one-line error unless ``name`` (the value of ``-o``) is a Python name a result can be bound to."""
     if name is not None and (not name.isidentifier() or keyword.iskeyword(name)):
+        to_write = " To write a file, give its path with --file PATH." if file_option else ""
         raise DockmagicError(
             f"-o {name!r} is not a Python name to bind the result to: use letters, digits and _ "
-            "(not starting with a digit, not a keyword), e.g. -o result."
+            f"(not starting with a digit, not a keyword), e.g. -o result.{to_write}"
         )
 
 

@@ -52,7 +52,7 @@ class DockMagic(SingletonConfigurable):
 
     build_logs_kept = Int(
         BUILD_LOGS_KEPT,
-        help="How many builds' full logs to keep on disk; older ones are deleted when a build starts.",
+        help="How many builds' full logs to keep on disk (in log_dir); the oldest are deleted.",
     ).tag(config=True)
 
     context_warning_bytes = Int(
