@@ -17,7 +17,7 @@ from ..views.tables import Table, containers_table
 from .container_options import checked_options, note_remote_binds
 from .images import ensure_image, list_images, remove_images  # noqa: F401 (%docker_images, %docker_rmi use them here)
 from .lookup import check_free_name, find_container
-from .names import check_container_name
+from .names import check_container_name, check_names
 from .results import ContainerInfo, Removed, RunResult
 from .streams import OUTPUT_TAIL_BYTES, FrameReader, OutputTail, StreamWriter
 
@@ -243,11 +243,7 @@ def stop(name: str, *, timeout: int | None = None, engine: Engine | None = None)
 def remove(names, *, force: bool = False, engine: Engine | None = None) -> Removed:
     """Remove the containers ``names``. All are looked up first: an unknown name, or a running one
     without ``force``, is an error before anything is removed."""
-    names = list(names)
-    if not names:
-        raise InvalidInput("Name at least one container to remove, e.g. %docker_rm play.")
-    for name in names:
-        check_container_name(name)
+    names = check_names(names, check_container_name, "Name at least one container to remove, e.g. %docker_rm play.")
     engine = engine or connect()
     found = [find_container(engine, name) for name in names]
     running = [name for name, attrs in zip(names, found) if attrs["State"].get("Running")]

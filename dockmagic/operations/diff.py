@@ -33,6 +33,7 @@ from typing import Iterable, Iterator, NamedTuple
 from ..engine import Engine, connect
 from ..errors import EngineRefused, NotFound
 from ..models.diff_tree import KINDS, DiffTree
+from ..views.display import TextAndHtml
 from .lookup import find_container
 from .tar_stream import ChunkReader, member_path
 
@@ -58,7 +59,7 @@ class Change(NamedTuple):
 
 
 @dataclass
-class ContainerDiff:
+class ContainerDiff(TextAndHtml):
     """The changes of a container against its image.
 
     ``changes`` (each with ``.kind`` and ``.path``) are in the order ``docker diff`` prints them, and
@@ -107,12 +108,6 @@ class ContainerDiff:
         from ..views.diff_view import diff_html
 
         return diff_html(self)
-
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        return {"text/plain": self._text(), "text/html": self._html()}
-
-    def __str__(self) -> str:
-        return self._text()
 
 
 def container_diff(container: str, engine: Engine | None = None, sizes: bool = False) -> ContainerDiff:

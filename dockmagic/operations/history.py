@@ -29,6 +29,7 @@ from ..engine import Engine, connect
 from ..errors import DockmagicError
 from ..models.diff_tree import KINDS
 from ..parsing.image_names import docker_image_id, familiar_image_name
+from ..views.display import TextAndHtml
 from .lookup import find_image
 from .tar_stream import ChunkReader, member_path
 
@@ -92,7 +93,7 @@ class HistoryLayer:
 
 
 @dataclass
-class ImageHistory:
+class ImageHistory(TextAndHtml):
     """The layers of an image, newest first (``layers[0]`` is the top), as ``docker history`` orders them."""
 
     image: str
@@ -121,12 +122,6 @@ class ImageHistory:
         from ..views.history_view import history_html
 
         return history_html(self)
-
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        return {"text/plain": self._text(), "text/html": self._html()}
-
-    def __str__(self) -> str:
-        return self._text()
 
 
 def image_history(image: str, engine: Engine | None = None, files: bool = True) -> ImageHistory:

@@ -8,7 +8,7 @@ from ..errors import EngineRefused, Interrupted, InvalidInput, NotFound, first_l
 from ..parsing.image_names import docker_image_id, familiar_image_name
 from ..views.tables import Table, images_table
 from .lookup import find_image, missing_image_message
-from .names import check_image_reference
+from .names import check_image_reference, check_names
 from .results import Removed
 
 
@@ -54,11 +54,8 @@ def list_images(*, engine: Engine | None = None) -> Table:
 def remove_images(references, *, force: bool = False, engine: Engine | None = None) -> Removed:
     """Remove the images ``references`` (names or ids). All are looked up first: an unknown one is an
     error before anything is removed. An image a container still uses is refused unless ``force``."""
-    references = list(references)
-    if not references:
-        raise InvalidInput("Name at least one image to remove, e.g. %docker_rmi myimage:latest.")
-    for reference in references:
-        check_image_reference(reference)
+    references = check_names(references, check_image_reference,
+                             "Name at least one image to remove, e.g. %docker_rmi myimage:latest.")
     engine = engine or connect()
     for reference in references:
         find_image(engine, reference)

@@ -34,3 +34,14 @@ def check_container_name(name: str) -> str:
             "(starting with a letter or digit), e.g. play or figlet-session."
         )
     return name
+
+
+def check_names(names, check, none_given: str) -> list[str]:
+    """``names`` as a list, each passed through ``check``; :class:`InvalidInput` saying ``none_given``
+    when there is none."""
+    names = list(names)
+    if not names:
+        raise InvalidInput(none_given)
+    for name in names:
+        check(name)
+    return names

@@ -12,17 +12,22 @@ def change_summary(result) -> str:
     return ", ".join(f"{result.counts.get(kind, 0):,} {KIND_NAMES[kind]}" for kind in KINDS)
 
 
+def details(result) -> list[tuple[str, str, bool]]:
+    """The lines under the summary: (label, value, whether the value is code) for each change applied,
+    the message and the author."""
+    lines = [("applied", change, True) for change in result.changes]
+    lines += [(label, value, False) for label, value in (("message", result.message), ("author", result.author))
+              if value]
+    return lines
+
+
 def commit_text(result) -> str:
     lines = [
         f"Committed {result.container} as {', '.join(result.tags) or result.short_id}",
         result.image_id,
         f"new layer: {human_size(result.layer_size)} ({change_summary(result)}); image: {human_size(result.size)}",
     ]
-    lines += [f"applied: {change}" for change in result.changes]
-    if result.message:
-        lines.append(f"message: {result.message}")
-    if result.author:
-        lines.append(f"author: {result.author}")
+    lines += [f"{label}: {value}" for label, value, _ in details(result)]
     return "\n".join(lines)
 
 
@@ -39,9 +44,6 @@ def commit_html(result) -> str:
         f"<div>new layer: <b>{escape(human_size(result.layer_size))}</b> &middot; {counts} &middot; "
         f"image: {escape(human_size(result.size))}</div>",
     ]
-    rows += [f"<div>applied: <code>{escape(change)}</code></div>" for change in result.changes]
-    if result.message:
-        rows.append(f"<div>message: {escape(result.message)}</div>")
-    if result.author:
-        rows.append(f"<div>author: {escape(result.author)}</div>")
+    rows += [f"<div>{label}: <code>{escape(value)}</code></div>" if code else f"<div>{label}: {escape(value)}</div>"
+             for label, value, code in details(result)]
     return '<div class="dockmagic-commit">' + "".join(rows) + "</div>"
