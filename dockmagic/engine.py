@@ -1,6 +1,10 @@
-"""The one place that connects to a container engine.
+"""The one place that talks to a container engine: it connects, and carries every request.
 
-It follows docker-py's rules (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH), falls back to the usual
+docker-py lives here alone: operations call :class:`Engine`'s methods (builds with either builder,
+images, containers, archives, execs), which take and return plain values and raise dockmagic's errors,
+so a second builder or a docker-py upgrade touches this file only.
+
+Connecting follows docker-py's rules (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH), falls back to the usual
 Docker and Podman sockets when DOCKER_HOST is not set, tells which engine answered, and turns "cannot
 connect" into one clear :class:`EngineUnavailable` within the connect timeout.
 """
@@ -152,6 +156,18 @@ class Engine:
             response.close()
             raise
         return BuildStream(response)
+
+    def cancel_build(self, build_id: str) -> None:
+        """Cancel the BuildKit build sent with ``params["buildid"] = build_id`` (``POST /build/cancel``):
+        its running step's process ends at once and its stream ends with ``{"error": "context canceled"}``.
+        The legacy builder has no such call (closing its stream cancels it).
+
+        Raises:
+            EngineRefused: the engine refused (an engine without BuildKit, among others).
+        """
+        response = self._api._post(self._api._url("/build/cancel"), params={"id": build_id})
+        with _engine_errors():
+            self._api._raise_for_status(response)
 
     # --- images ---
 

@@ -14,7 +14,9 @@ base image's; else none (the base image's are inherited).
 
 ``rebuild`` builds it with :func:`dockmagic.build` and compares the rebuilt image's files with the
 committed image's (or the container's, if it was not committed), leaving out logs, caches and files the
-engine manages (:data:`IGNORED_PATHS`).
+engine manages (:data:`~dockmagic.operations.image_compare.IGNORED_PATHS`). The cells become lines in
+:mod:`dockmagic.parsing.shell_to_dockerfile` (no engine); the files are compared in
+:mod:`dockmagic.operations.image_compare`.
 """
 
 from __future__ import annotations
@@ -26,10 +28,11 @@ from dataclasses import dataclass, field
 from ..engine import Engine, connect
 from ..errors import InvalidInput, NotFound
 from ..parsing.image_names import familiar_image_name
-from ..parsing.shell_to_dockerfile import dockerfile_lines, env_dict, is_state_only, run_instruction  # noqa: F401 (run_instruction: tests import it here)
+from ..parsing.shell_to_dockerfile import dockerfile_lines, env_dict, is_state_only
+from ..parsing.shell_to_dockerfile import run_instruction  # noqa: F401 (the shell tests import it from here)
 from ..views import session_dockerfile_view
 from ..views.display import TextAndHtml
-from .image_compare import IGNORED_PATHS, Difference, compare, filesystem_signature, image_signature  # noqa: F401
+from .image_compare import Difference, compare, filesystem_signature, image_signature
 from .lookup import find_container
 from .names import check_image_reference
 from .shell import find_session
@@ -88,7 +91,7 @@ class SessionDockerfile(TextAndHtml):
 
     @property
     def reproduces(self) -> bool | None:
-        """After a rebuild: True when no file differs (beyond :data:`IGNORED_PATHS`)."""
+        """After a rebuild: True when no file differs (beyond :data:`~dockmagic.operations.image_compare.IGNORED_PATHS`)."""
         return None if self.differences is None else not self.differences
 
     def _text(self) -> str:
