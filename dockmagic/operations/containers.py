@@ -84,7 +84,7 @@ def run(
             network_mode=network, auto_remove=detach and not keep,
         )
     except (EngineRefused, NotFound) as error:
-        raise InvalidInput(f"The engine refused to create the container: {_refusal_text(error)}") from None
+        raise EngineRefused(f"The engine refused to create the container: {_refusal_text(error)}") from None
 
     if detach:
         try:
@@ -211,20 +211,21 @@ def start(
             labels={LABEL: "session"}, binds=binds, network_mode=network,
         )
     except (EngineRefused, NotFound) as error:
-        raise InvalidInput(f"The engine refused to create the container: {_refusal_text(error)}") from None
+        raise EngineRefused(f"The engine refused to create the container: {_refusal_text(error)}") from None
     try:
         engine.start_container(container_id)
         attrs = engine.inspect_container(container_id)
     except (EngineRefused, NotFound) as error:
         engine.remove_container(container_id)
         what = "its default command" if keeps_running else "/bin/sh"
-        raise InvalidInput(
+        raise EngineRefused(
             f"Could not start {image} with {what} ({_refusal_text(error)}). %docker_start needs an image "
             f"with a shell; the default command was {default or 'none'}."
         ) from None
     if attrs["State"].get("Status") != "running":
         engine.remove_container(container_id)
-        raise InvalidInput(f"{image} exited at once (code {attrs['State'].get('ExitCode')}); it was removed.")
+        exit_code = attrs["State"].get("ExitCode")
+        raise ContainerError(f"{image} exited at once (code {exit_code}); it was removed.", exit_code=exit_code)
     return ContainerInfo.from_inspect(attrs)
 
 
