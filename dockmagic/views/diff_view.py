@@ -137,10 +137,6 @@ def diff_text_preview(diff, lines: int = TEXT_LINES) -> str:
     return f"{head}\n… {len(changes) - lines:,} more changes (print the result for all of them)"
 
 
-def counts_text(counts: dict) -> str:
-    return ", ".join(f"{counts[kind]:,} {KIND_NAMES[kind]}" for kind in KINDS)
-
-
 def diff_html(diff, rows: int = SNAPSHOT_ROWS) -> str:
     """A static snapshot: the counts and the first level of the tree (for saved notebooks, nbconvert)."""
     tree = diff.tree
