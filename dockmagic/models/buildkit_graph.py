@@ -439,7 +439,10 @@ class BuildKitGraph:
                 trailing.append(step)
             else:
                 leading.append(step)
-        leading.sort(key=lambda s: (s.started is None, s.started or 0.0))
+        by_start = lambda s: (s.started is None, s.started or 0.0, s.instruction)  # noqa: E731
+        leading.sort(key=by_start)
+        trailing.sort(key=by_start)
+        unmapped.sort(key=lambda s: (s.stage, s.number, s.instruction))
         return leading + self._steps_of(rows) + unmapped + trailing
 
     def _vertex_step(self, vertex: Vertex) -> BuildKitStep:
@@ -465,7 +468,7 @@ class BuildKitGraph:
             seconds=seconds, digest=vertex.digest, internal=internal, error=vertex.error,
             tail=tuple((line.text, line.stderr) for line in lines[-self.tail_lines:]),
             line_count=tail.line_count if tail else 0, clipped=bool(tail and tail.clipped_at),
-            statuses=tuple(s for s in self.statuses.values() if s.vertex == vertex.digest),
+            statuses=self.statuses_of(vertex.digest),
         )
 
     def _dockerfile_rows(self) -> list[_Row]:
@@ -538,6 +541,11 @@ class BuildKitGraph:
             if vertex is not None and (vertex.started is not None or vertex.cached):
                 return DONE
         return SKIPPED if self.finished else PENDING
+
+    def statuses_of(self, digest: str) -> tuple[VertexStatus, ...]:
+        """A vertex's statuses in the order they started."""
+        found = [s for s in self.statuses.values() if s.vertex == digest]
+        return tuple(sorted(found, key=lambda s: (s.started is None, s.started or 0.0, s.id)))
 
     # -- analyses --------------------------------------------------------------------------------
     def critical_path(self) -> list[BuildKitStep]:

@@ -56,7 +56,7 @@ def render_plain(graph: BuildKitGraph) -> str:
         number = numbers[vertex.digest]
         lines = [f"#{number} {displayable(vertex.name)}"]
         lines += _log_lines(graph, number, vertex.digest, vertex.started)
-        lines += [_status_line(number, s) for s in graph.statuses.values() if s.vertex == vertex.digest]
+        lines += [_status_line(number, s) for s in graph.statuses_of(vertex.digest)]
         state = graph.vertex_state(vertex)
         if state == CACHED:
             lines.append(f"#{number} CACHED")
