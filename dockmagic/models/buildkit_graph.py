@@ -23,8 +23,9 @@ import io
 import re
 import time
 from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
+from itertools import repeat
 
 from dockerfile_parse import DockerfileParser
 
@@ -148,63 +149,104 @@ def _is_numbered(instruction: str, stage: DockerfileStage, stages: Sequence[Dock
 
 # -- logs ----------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class LogLine:
-    text: str
-    stderr: bool
-    timestamp: float | None
+# A kept log line: (text, printed on stderr, when the engine sent it). Plain tuples: a fast printer's
+# chunks hold thousands of lines, and the tail takes them without building an object per line.
+LogLine = tuple  # tuple[str, bool, float | None]
+
+
+def _cut(line: str, dropped: int = 0) -> str:
+    """A line no longer than MAX_LINE_CHARS, saying how much of it was left out."""
+    if len(line) + dropped <= MAX_LINE_CHARS:
+        return line
+    return line[:MAX_LINE_CHARS] + f" … ({len(line) + dropped - MAX_LINE_CHARS} more characters)"
+
+
+class _OpenLine:
+    """The line a stream is printing, not ended yet: bounded, counting what it drops."""
+
+    __slots__ = ("decoder", "dropped", "parts", "size", "timestamp")
+
+    def __init__(self, timestamp: float | None):
+        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self.parts: list[str] = []
+        self.size = 0
+        self.dropped = 0
+        self.timestamp = timestamp
+
+    def grow(self, text: str) -> None:
+        room = MAX_LINE_CHARS + 1 - self.size
+        if len(text) > room:
+            self.dropped += len(text) - max(room, 0)
+            text = text[:max(room, 0)]
+        if text:
+            self.parts.append(text)
+            self.size += len(text)
+
+    def take(self) -> tuple[str, int]:
+        text, dropped = "".join(self.parts), self.dropped
+        self.parts, self.size, self.dropped = [], 0, 0
+        return text, dropped
 
 
 class VertexLogTail:
-    """What one vertex printed: its last lines (bounded), how many there were, whether the engine clipped."""
+    """What one vertex printed: its last lines (bounded), how many there were, whether the engine clipped.
+
+    BuildKit sends output in chunks that do not follow lines, stdout and stderr apart: each stream keeps
+    its open line (and its UTF-8 decoder: a character can be split between chunks)."""
 
     def __init__(self, tail_lines: int):
-        self.lines: deque[LogLine] = deque(maxlen=tail_lines)
+        self.lines: deque[LogLine] = deque(maxlen=max(tail_lines, 1))
         self.line_count = 0
         self.byte_count = 0
-        self.clipped_at: str | None = None  # the engine's limit, as its clipping line says ("1MiB")
-        self._open: dict[int, tuple[codecs.IncrementalDecoder, list[str], float | None]] = {}
+        self.clipped_at: str | None = None  # the engine's limit, as its clipping line says ("200KiB/s")
+        self._open: dict[int, _OpenLine] = {}
 
     def add(self, log: VertexLog) -> None:
         self.byte_count += len(log.data)
-        decoder, pending, started = self._open.get(log.stream) or (
-            codecs.getincrementaldecoder("utf-8")("replace"), [], log.timestamp)
-        text = decoder.decode(log.data)
+        current = self._open.get(log.stream)
+        if current is None:
+            current = self._open[log.stream] = _OpenLine(log.timestamp)
+        text = current.decoder.decode(log.data)
         if "\n" not in text:
-            if sum(map(len, pending)) < MAX_LINE_CHARS:
-                pending.append(text)
-            self._open[log.stream] = (decoder, pending, started)
+            current.grow(text)
             return
         pieces = text.split("\n")
-        first = "".join(pending) + pieces[0]
-        whole = [first, *pieces[1:-1]]
-        self.line_count += len(whole)
-        keep = self.lines.maxlen or 0
+        current.grow(pieces[0])
+        first, dropped = current.take()
+        middle = pieces[1:-1]
+        self.line_count += 1 + len(middle)
         stderr = log.stream == STDERR
-        for index, line in enumerate(whole[-keep:] if keep else ()):
-            self._keep(line, stderr, started if index == 0 and len(whole) <= keep else log.timestamp)
-        for line in whole[-2:]:  # the clipping line is the last line of a vertex's output
-            match = _CLIPPED.match(line)
-            if match:
-                self.clipped_at = match[1]
-        self._open[log.stream] = (decoder, [pieces[-1]] if pieces[-1] else [], log.timestamp)
-
-    def _keep(self, line: str, stderr: bool, timestamp: float | None) -> None:
-        if len(line) > MAX_LINE_CHARS:
-            line = line[:MAX_LINE_CHARS] + f" … ({len(line) - MAX_LINE_CHARS} more characters)"
-        self.lines.append(LogLine(line, stderr, timestamp))
+        keep = self.lines.maxlen
+        if len(middle) < keep:
+            self.lines.append((_cut(first, dropped), stderr, current.timestamp))
+        middle = middle[-keep:]
+        if middle and max(map(len, middle)) > MAX_LINE_CHARS:
+            middle = [_cut(line) for line in middle]
+        self.lines.extend(zip(middle, repeat(stderr), repeat(log.timestamp)))
+        match = _CLIPPED.match(middle[-1] if middle else first)  # the engine's last line says it clipped
+        if match:
+            self.clipped_at = match[1]
+        current.timestamp = log.timestamp
+        current.grow(pieces[-1])
 
     def close(self) -> None:
         """The vertex ended: a last line left open (no newline) becomes a line."""
-        for stream, (decoder, pending, started) in list(self._open.items()):
-            rest = "".join(pending) + decoder.decode(b"", final=True)
-            if rest:
+        for stream, current in self._open.items():
+            current.grow(current.decoder.decode(b"", final=True))
+            text, dropped = current.take()
+            if text or dropped:
                 self.line_count += 1
-                self._keep(rest, stream == STDERR, started)
+                self.lines.append((_cut(text, dropped), stream == STDERR, current.timestamp))
         self._open.clear()
 
     def open_lines(self) -> list[LogLine]:
-        return [LogLine("".join(p), s == STDERR, t) for s, (_, p, t) in self._open.items() if p]
+        """The lines being printed (one a stream at most), not ended by a newline yet."""
+        return [(_cut("".join(c.parts), c.dropped), s == STDERR, c.timestamp)
+                for s, c in self._open.items() if c.parts or c.dropped]
+
+    def all_lines(self) -> list[LogLine]:
+        """The kept lines and the open ones, at most ``tail_lines + 2``."""
+        return [*self.lines, *self.open_lines()]
 
 
 # -- the rows ------------------------------------------------------------------------------------------
@@ -439,9 +481,8 @@ class BuildKitGraph:
                 trailing.append(step)
             else:
                 leading.append(step)
-        by_start = lambda s: (s.started is None, s.started or 0.0, s.instruction)  # noqa: E731
-        leading.sort(key=by_start)
-        trailing.sort(key=by_start)
+        leading.sort(key=_by_start)
+        trailing.sort(key=_by_start)
         unmapped.sort(key=lambda s: (s.stage, s.number, s.instruction))
         return leading + self._steps_of(rows) + unmapped + trailing
 
@@ -459,14 +500,14 @@ class BuildKitGraph:
         if vertex is None:
             return BuildKitStep(key, stage, number, total, instruction, state or PENDING, None, None, 0.0)
         tail = self.logs.get(vertex.digest)
-        lines = list(tail.lines) + tail.open_lines() if tail else []
+        lines = tail.all_lines() if tail else []
         end = vertex.completed if vertex.completed is not None else (None if self.finished else self.clock())
         seconds = max(0.0, end - vertex.started) if vertex.started is not None and end is not None else 0.0
         return BuildKitStep(
             key=key, stage=stage, number=number, total=total, instruction=instruction,
             state=state or self.vertex_state(vertex), started=vertex.started, completed=vertex.completed,
             seconds=seconds, digest=vertex.digest, internal=internal, error=vertex.error,
-            tail=tuple((line.text, line.stderr) for line in lines[-self.tail_lines:]),
+            tail=tuple((text, stderr) for text, stderr, _ in lines[-self.tail_lines:]),
             line_count=tail.line_count if tail else 0, clipped=bool(tail and tail.clipped_at),
             statuses=self.statuses_of(vertex.digest),
         )
@@ -551,24 +592,33 @@ class BuildKitGraph:
     def critical_path(self) -> list[BuildKitStep]:
         """The chain of vertices (following inputs) whose times add up to the most: what bounded the
         build's time. Rows in the order they ran."""
-        memo: dict[str, tuple[float, tuple[str, ...]]] = {}
-
-        def longest(digest: str, seen: frozenset) -> tuple[float, tuple[str, ...]]:
-            if digest in memo:
-                return memo[digest]
-            vertex = self.vertices[digest]
-            best: tuple[float, tuple[str, ...]] = (0.0, ())
-            for parent in vertex.inputs:
-                if parent in self.vertices and parent not in seen:
-                    best = max(best, longest(parent, seen | {digest}))
-            result = (best[0] + _duration(vertex), best[1] + (digest,))
-            memo[digest] = result
-            return result
-
-        chains = [longest(digest, frozenset()) for digest in self.vertices]
-        if not chains:
+        # Longest time ending at each vertex, and the input it came through; iterative, so a long chain
+        # cannot exhaust Python's stack, and an input cycle (never sent by a sane engine) is cut.
+        best: dict[str, tuple[float, str | None]] = {}
+        on_path: set[str] = set()
+        for root in self.vertices:
+            stack = [(root, False)]
+            while stack:
+                digest, inputs_done = stack.pop()
+                if digest in best:
+                    continue
+                inputs = [i for i in self.vertices[digest].inputs if i in self.vertices and i not in on_path]
+                if not inputs_done:
+                    on_path.add(digest)
+                    stack.append((digest, True))
+                    stack.extend((i, False) for i in inputs if i not in best)
+                    continue
+                on_path.discard(digest)
+                came = max(((best[i][0], i) for i in inputs if i in best), default=(0.0, None))
+                best[digest] = (came[0] + _duration(self.vertices[digest]), came[1])
+        if not best:
             return []
-        _, chain = max(chains)
+        end = max(best, key=lambda d: (best[d][0], d))
+        chain: list[str] = []
+        while end is not None and end not in chain:
+            chain.append(end)
+            end = best[end][1]
+        chain.reverse()
         by_digest = {step.digest: step for step in self.steps() if step.digest}
         return [by_digest[d] for d in chain if d in by_digest and self.vertices[d].started is not None]
 
@@ -584,6 +634,10 @@ class BuildKitGraph:
         error = self.error or (step.error if step else "")
         exit_code = self.exit_code if self.exit_code is not None else exit_code_in(step.error) if step else None
         return BuildKitFailure(step, error, exit_code, step.log[-20:] if step else ())
+
+
+def _by_start(step: BuildKitStep) -> tuple:
+    return step.started is None, step.started or 0.0, step.instruction
 
 
 def _duration(vertex: Vertex) -> float:

@@ -37,8 +37,8 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator, Union
 
 TRACE_ID = "moby.buildkit.trace"
 IMAGE_ID = "moby.image.id"
@@ -59,7 +59,7 @@ class TraceDecodeError(ValueError):
 class Vertex:
     """One node of the build graph, as of this message (later messages repeat it with more set)."""
 
-    digest: str
+    digest: str = ""
     inputs: tuple[str, ...] = ()
     name: str = ""
     cached: bool = False
@@ -72,7 +72,7 @@ class Vertex:
 class VertexStatus:
     """Progress of a sub-task of a vertex: bytes of the context sent, of a layer exported..."""
 
-    id: str
+    id: str = ""
     vertex: str = ""
     name: str = ""
     current: int = 0
@@ -86,7 +86,7 @@ class VertexStatus:
 class VertexLog:
     """A piece of what a vertex's process printed (``stream`` 1 stdout, 2 stderr); not split at lines."""
 
-    vertex: str
+    vertex: str = ""
     timestamp: float | None = None
     stream: int = 0
     data: bytes = b""
@@ -96,7 +96,7 @@ class VertexLog:
 class VertexWarning:
     """A warning about a vertex (newer engines only): its level and short text; details are dropped."""
 
-    vertex: str
+    vertex: str = ""
     level: int = 0
     short: str = ""
 
@@ -150,7 +150,7 @@ class UnrecognizedLine:
     raw: object
 
 
-BuildKitEvent = Union[TraceStatus, UndecodableTrace, BuiltImage, StreamText, BuildError, UnrecognizedLine]
+BuildKitEvent = TraceStatus | UndecodableTrace | BuiltImage | StreamText | BuildError | UnrecognizedLine
 
 
 def exit_code_in(message: str) -> int | None:
@@ -258,96 +258,47 @@ def _timestamp(value: object) -> float | None:
     return seconds + nanos / 1e9
 
 
-def _vertex(data: bytes) -> Vertex:
-    digest = name = error = ""
-    inputs: list[str] = []
-    cached = False
-    started = completed = None
-    for number, value in _fields(data):
-        if number == 1:
-            digest = _text(value)
-        elif number == 2:
-            inputs.append(_text(value))
-        elif number == 3:
-            name = _text(value)
-        elif number == 4:
-            cached = bool(_int64(value))
-        elif number == 5:
-            started = _timestamp(value)
-        elif number == 6:
-            completed = _timestamp(value)
-        elif number == 7:
-            error = _text(value)
-    return Vertex(digest, tuple(inputs), name, cached, started, completed, error)
+def _flag(value: object) -> bool:
+    return bool(_int64(value))
 
 
-def _status(data: bytes) -> VertexStatus:
-    ident = vertex = name = ""
-    current = total = 0
-    timestamp = started = completed = None
-    for number, value in _fields(data):
-        if number == 1:
-            ident = _text(value)
-        elif number == 2:
-            vertex = _text(value)
-        elif number == 3:
-            name = _text(value)
-        elif number == 4:
-            current = _int64(value)
-        elif number == 5:
-            total = _int64(value)
-        elif number == 6:
-            timestamp = _timestamp(value)
-        elif number == 7:
-            started = _timestamp(value)
-        elif number == 8:
-            completed = _timestamp(value)
-    return VertexStatus(ident, vertex, name, current, total, timestamp, started, completed)
+# Each message as {field number: (dataclass field, how to read it, repeated)}; fields not listed are skipped.
+_VERTEX = {1: ("digest", _text, False), 2: ("inputs", _text, True), 3: ("name", _text, False),
+           4: ("cached", _flag, False), 5: ("started", _timestamp, False), 6: ("completed", _timestamp, False),
+           7: ("error", _text, False)}
+_STATUS = {1: ("id", _text, False), 2: ("vertex", _text, False), 3: ("name", _text, False),
+           4: ("current", _int64, False), 5: ("total", _int64, False), 6: ("timestamp", _timestamp, False),
+           7: ("started", _timestamp, False), 8: ("completed", _timestamp, False)}
+_LOG = {1: ("vertex", _text, False), 2: ("timestamp", _timestamp, False), 3: ("stream", _int64, False),
+        4: ("data", _bytes, False)}
+_WARNING = {1: ("vertex", _text, False), 2: ("level", _int64, False), 3: ("short", _text, False)}
 
 
-def _log(data: bytes) -> VertexLog:
-    vertex = ""
-    timestamp = None
-    stream = 0
-    msg = b""
-    for number, value in _fields(data):
-        if number == 1:
-            vertex = _text(value)
-        elif number == 2:
-            timestamp = _timestamp(value)
-        elif number == 3:
-            stream = _int64(value)
-        elif number == 4:
-            msg = _bytes(value)
-    return VertexLog(vertex, timestamp, stream, msg)
+def _message(data: object, kind: type, layout: dict):
+    values: dict = {}
+    for number, value in _fields(_bytes(data)):
+        spec = layout.get(number)
+        if spec is None:
+            continue
+        name, read, repeated = spec
+        if repeated:
+            values.setdefault(name, []).append(read(value))
+        else:
+            values[name] = read(value)
+    for name, _, repeated in layout.values():
+        if repeated and name in values:
+            values[name] = tuple(values[name])
+    return kind(**values)
 
 
-def _warning(data: bytes) -> VertexWarning:
-    vertex = short = ""
-    level = 0
-    for number, value in _fields(data):
-        if number == 1:
-            vertex = _text(value)
-        elif number == 2:
-            level = _int64(value)
-        elif number == 3:
-            short = _text(value)
-    return VertexWarning(vertex, level, short)
+_RESPONSE = {1: (Vertex, _VERTEX), 2: (VertexStatus, _STATUS), 3: (VertexLog, _LOG), 4: (VertexWarning, _WARNING)}
 
 
 def decode_status(data: bytes) -> StatusResponse:
     """A StatusResponse from its protobuf bytes; raises :class:`TraceDecodeError` (only) if they are broken."""
-    vertexes: list[Vertex] = []
-    statuses: list[VertexStatus] = []
-    logs: list[VertexLog] = []
-    warnings: list[VertexWarning] = []
+    found: dict[int, list] = {1: [], 2: [], 3: [], 4: []}
     for number, value in _fields(bytes(data)):
-        if number == 1:
-            vertexes.append(_vertex(_bytes(value)))
-        elif number == 2:
-            statuses.append(_status(_bytes(value)))
-        elif number == 3:
-            logs.append(_log(_bytes(value)))
-        elif number == 4:
-            warnings.append(_warning(_bytes(value)))
-    return StatusResponse(tuple(vertexes), tuple(statuses), tuple(logs), tuple(warnings))
+        if number in _RESPONSE:
+            kind, layout = _RESPONSE[number]
+            found[number].append(_message(value, kind, layout))
+    return StatusResponse(tuple(found[1]), tuple(found[2]), tuple(found[3]), tuple(found[4]))

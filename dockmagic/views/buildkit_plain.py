@@ -36,13 +36,13 @@ def _log_lines(graph: BuildKitGraph, number: int, digest: str, started: float | 
     tail = graph.logs.get(digest)
     if tail is None:
         return []
-    lines = list(tail.lines) + tail.open_lines()
+    lines = tail.all_lines()
     if last is not None:
         lines = lines[-last:]
     out = []
-    for line in lines:
-        offset = line.timestamp - started if line.timestamp is not None and started is not None else 0.0
-        out.append(f"#{number} {max(0.0, offset):.3f} {displayable(line.text)}")
+    for text, _, timestamp in lines:
+        offset = timestamp - started if timestamp is not None and started is not None else 0.0
+        out.append(f"#{number} {max(0.0, offset):.3f} {displayable(text)}")
     return out
 
 

@@ -36,7 +36,7 @@ import docker
 import docker.errors
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from record import Scenario, context_tar  # noqa: E402  (the legacy recorder's scenario and tar helpers)
+from record import Scenario, context_tar
 
 SIMPLE = """\
 FROM busybox

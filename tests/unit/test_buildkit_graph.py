@@ -24,7 +24,18 @@ from dockmagic.models.buildkit_graph import (
     graph_from_lines,
     needed_stages,
 )
-from dockmagic.parsing.buildkit_trace import StatusResponse, TraceStatus, parse_buildkit_event
+from dockmagic.parsing.buildkit_trace import (
+    BuildError,
+    BuiltImage,
+    StatusResponse,
+    StreamText,
+    TraceStatus,
+    UndecodableTrace,
+    Vertex,
+    VertexLog,
+    VertexStatus,
+    parse_buildkit_event,
+)
 from dockmagic.views.buildkit_plain import render_plain
 
 STREAMS = pathlib.Path(__file__).resolve().parent.parent / "streams" / "buildkit"
@@ -143,7 +154,7 @@ def test_a_failing_run_names_the_step_its_exit_code_and_its_last_lines():
 def test_a_cancelled_build_shows_the_running_step_cancelled():
     built = graph("cancelled")
     assert built.state == CANCELLED
-    run = [s for s in built.steps() if s.label == "[2/2]"][0]
+    run = next(s for s in built.steps() if s.label == "[2/2]")
     assert run.state == CANCELLED and run.log == ("starting",)
     assert built.failure().error == "context canceled"
 
@@ -163,7 +174,7 @@ def test_a_secret_mount_without_a_session_fails_its_step():
 
 @pytest.mark.parametrize("name", ["many_lines", "million_lines"])
 def test_a_clipped_log_is_noticed_and_memory_stays_bounded(name):
-    run = [s for s in graph(name, tail_lines=100).steps() if s.instruction.startswith("RUN seq")][0]
+    run = next(s for s in graph(name, tail_lines=100).steps() if s.instruction.startswith("RUN seq"))
     assert run.clipped
     assert len(run.tail) == 100
     assert run.log[-1] == "[output clipped, log limit 200KiB/s reached]"
@@ -243,7 +254,7 @@ def test_plain_text_of_a_failing_build_reads_like_buildx():
     text = render_plain(graph("failing_run"))
     blocks = text.split("\n\n")
     assert blocks[0] == "#1 [internal] load remote build context\n#1 DONE 0.0s"
-    run = [b for b in blocks if "] RUN echo some output" in b][0].splitlines()
+    run = next(b for b in blocks if "] RUN echo some output" in b).splitlines()
     number = run[0].split()[0]
     assert run[0] == f"{number} [3/4] RUN echo some output; echo bad thing happened >&2; exit 3"
     assert sorted(line.split(" ", 2)[2] for line in run[1:3]) == ["bad thing happened", "some output"]
@@ -257,7 +268,7 @@ def test_plain_text_of_a_failing_build_reads_like_buildx():
 
 def test_plain_text_of_a_cached_build_and_of_the_export():
     text = render_plain(graph("simple_cached"))
-    run = [b for b in text.split("\n\n") if "RUN echo hello" in b][0].splitlines()
+    run = next(b for b in text.split("\n\n") if "RUN echo hello" in b).splitlines()
     assert run[-1].endswith(" CACHED")
     assert "naming to docker.io/library/dmrec-bk-simple-cached 0.0s done" in text
     assert "ERROR" not in text
@@ -265,7 +276,74 @@ def test_plain_text_of_a_cached_build_and_of_the_export():
 
 def test_plain_text_shows_the_clipping_line():
     text = render_plain(graph("many_lines", tail_lines=5))
-    run = [b for b in text.split("\n\n") if "RUN seq" in b][0].splitlines()
+    run = next(b for b in text.split("\n\n") if "RUN seq" in b).splitlines()
     assert len(run) == 1 + 5 + 1
     assert run[-2].endswith(" [output clipped, log limit 200KiB/s reached]")
     assert run[-1].split()[1:] == ["DONE", "0.1s"]
+
+
+# -- fuzzing: whatever the engine sends ---------------------------------------------------------------
+
+DIGESTS = [f"sha256:{c * 64}" for c in "abcde"]
+NAMES = ["[internal] load metadata for docker.io/library/busybox:latest", "[1/2] FROM docker.io/library/busybox",
+         "[2/2] RUN echo hi", "[stage-0 2/2] RUN x", "[other 1/1] COPY a b", "[3/2] RUN odd", "exporting to image",
+         "[] broken", "", "[x 0/0] "]
+moments = st.none() | st.floats(1.7e9, 1.8e9)
+fuzz_vertices = st.builds(Vertex, st.sampled_from(DIGESTS), st.lists(st.sampled_from(DIGESTS), max_size=3).map(tuple),
+                          st.sampled_from(NAMES) | st.text(max_size=10), st.booleans(), moments, moments,
+                          st.sampled_from(["", "context canceled", "boom: exit code: 4"]))
+fuzz_logs = st.builds(VertexLog, st.sampled_from(DIGESTS + ["sha256:unknown"]), moments, st.sampled_from([0, 1, 2]),
+                      st.binary(max_size=30) | st.sampled_from([b"\n", b"a\r\n", b"\xe2\x82", b"\xac\n",
+                                                                 b"[output clipped, log limit 1MiB reached]\n"]))
+fuzz_statuses = st.builds(VertexStatus, st.sampled_from(["a", "b"]), st.sampled_from(DIGESTS), st.text(max_size=5),
+                          st.integers(-5, 10**9), st.integers(-5, 10**9), moments, moments, moments)
+fuzz_messages = st.builds(StatusResponse, st.lists(fuzz_vertices, max_size=4).map(tuple),
+                          st.lists(fuzz_statuses, max_size=2).map(tuple), st.lists(fuzz_logs, max_size=4).map(tuple))
+fuzz_ends = st.sampled_from([BuildError("context canceled"), BuildError("x: exit code: 9", 9),
+                             BuiltImage("sha256:" + "f" * 64), StreamText("Successfully tagged a:latest\n"),
+                             UndecodableTrace("broken")])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(fuzz_messages, max_size=8), st.lists(fuzz_ends, max_size=2), st.integers(1, 5),
+       st.sampled_from(["", "FROM busybox\nRUN echo hi\n", "FROM busybox AS other\nCOPY a b\nFROM other\nRUN x\n"]))
+def test_whatever_the_engine_sends_the_model_and_view_hold(messages, ends, tail_lines, dockerfile):
+    built = BuildKitGraph(dockerfile_stages(dockerfile), tail_lines=tail_lines, clock=lambda: 1.9e9)
+    for message in messages:
+        built.apply(TraceStatus(message))
+        built.steps()
+    for end in ends:
+        built.apply(end)
+    built.finish()
+    steps = built.steps()
+    assert built.state in {DONE, FAILED, CANCELLED}
+    assert all(s.state in {PENDING, RUNNING, CACHED, DONE, FAILED, SKIPPED, CANCELLED} for s in steps)
+    assert all(s.seconds >= 0 and len(s.tail) <= tail_lines + 2 for s in steps)
+    assert len({s.key for s in steps}) == len(steps)
+    assert set(built.vertices) <= {s.digest for s in steps}  # every vertex has a row
+    for digest, tail in built.logs.items():
+        printed = {}
+        for message in messages:
+            for log in message.logs:
+                if log.vertex == digest:
+                    printed[log.stream] = printed.get(log.stream, b"") + log.data
+        expected = sum(data.count(b"\n") + (not data.endswith(b"\n") and bool(data)) for data in printed.values())
+        assert tail.line_count == expected
+    chain = built.critical_path()
+    assert len({s.key for s in chain}) == len(chain)
+    assert (built.failure() is None) == (built.state == DONE)
+    text = render_plain(built)
+    assert isinstance(text, str) and "\x1b" not in text
+
+
+def test_the_critical_path_of_a_long_chain_and_of_a_cycle():
+    chain = [Vertex(f"sha256:{i:064d}", (f"sha256:{i - 1:064d}",) if i else (), f"[1/1] RUN {i}", False,
+                    1.8e9 + i, 1.8e9 + i + 1) for i in range(5000)]
+    built = BuildKitGraph()
+    built.apply(TraceStatus(StatusResponse(vertexes=tuple(chain))))
+    assert len(built.critical_path()) == 5000
+    a, b = DIGESTS[:2]
+    cycle = BuildKitGraph()
+    cycle.apply(TraceStatus(StatusResponse(vertexes=(Vertex(a, (b,), "x", False, 1.8e9, 1.8e9 + 2),
+                                                     Vertex(b, (a,), "y", False, 1.8e9, 1.8e9 + 1)))))
+    assert [s.digest for s in cycle.critical_path()] in ([a, b], [b, a])
