@@ -100,6 +100,15 @@ SCENARIOS: list[Scenario] = [
     # reached]" after 200 KiB of a fast printer), so the files stay under 300 KB.
     Scenario("many_lines", "FROM busybox\nRUN seq 1 200000\n", options={"nocache": True}),
     Scenario("million_lines", "FROM busybox\nRUN seq 1 1000000\n", options={"nocache": True}),
+    # A printer under the rate limit, 1,080,000 bytes in all (more than 1 MiB): on Engine 20.10 it is not clipped.
+    Scenario(
+        "slow_printer",
+        "FROM busybox\nRUN for i in 1 2 3 4 5 6; do seq 100000 140000 | head -c 180000; sleep 1; done\n",
+        options={"nocache": True},
+    ),
+    # Engine 20.10's BuildKit refuses a stage name with capitals ("repository name must be lowercase").
+    Scenario("stage_name_case", "FROM busybox AS Tools\nRUN echo t > /t\n\nFROM Tools\nRUN cat /t\n",
+             options={"nocache": True}),
     Scenario("target_skip", TARGET, options={"nocache": True, "target": "final"}),
     Scenario("heredoc", "FROM busybox\nRUN <<EOF\necho from a heredoc\nEOF\n", options={"nocache": True}),
     Scenario(

@@ -183,6 +183,14 @@ def test_a_clipped_log_is_noticed_and_memory_stays_bounded(name):
     assert not any(s.clipped for s in other)
 
 
+def test_a_long_unclipped_log_keeps_its_tail_and_counts_every_line():
+    run = next(s for s in graph("slow_printer").steps() if s.instruction.startswith("RUN for"))
+    assert not run.clipped
+    # Six rounds of `seq 100000 140000 | head -c 180000`: each ends inside a line, which the next continues.
+    assert run.line_count == 6 * (180000 // 7) + 1
+    assert len(run.tail) == 1000 and run.log[-1] == "12"
+
+
 def test_without_the_dockerfile_the_rows_are_the_vertices():
     built = graph_from_lines(lines_of("failing_run"))
     assert [s.label for s in built.steps() if not s.internal] == ["[1/4]", "[2/4]", "[3/4]", "[4/4]"]

@@ -52,7 +52,7 @@ def logs(name: str) -> list[VertexLog]:
 def test_every_recording_is_there():
     assert {"simple", "simple_cached", "parallel_stages", "cache_mount", "bind_mount", "copy_chmod", "targetarch",
             "failing_run", "many_lines", "million_lines", "target_skip", "heredoc", "secret_mount", "syntax_line",
-            "cancelled", "debian_steps"} <= set(RECORDED)
+            "cancelled", "debian_steps", "slow_printer", "stage_name_case"} <= set(RECORDED)
 
 
 @pytest.mark.parametrize("name", RECORDED)
@@ -124,8 +124,15 @@ def test_a_fast_printer_is_clipped_by_the_engine(name):
     assert 200 * 1024 <= len(output) < 220 * 1024
 
 
+def test_a_printer_under_the_rate_limit_is_not_clipped_past_one_mebibyte():
+    output = b"".join(log.data for log in logs("slow_printer"))
+    assert len(output) == 6 * 180000 > 1024 * 1024
+    assert b"clipped" not in output
+
+
 @pytest.mark.parametrize("name, text", [
     ("heredoc", "unknown instruction: ECHO"),
+    ("stage_name_case", 'failed to parse stage name "Tools"'),
     ("secret_mount", "no active sessions"),
     ("syntax_line", "docker/dockerfile"),
     ("cancelled", "context canceled"),
