@@ -286,7 +286,8 @@ class BuildKitStep:
 
     @property
     def label(self) -> str:
-        """``[tools 2/3]``, ``[2/3]`` or ``[internal]``, as BuildKit prefixes its vertex names."""
+        """``[tools 2/3]`` or ``[2/3]`` as BuildKit prefixes its vertex names, ``[final]`` for an unnumbered
+        instruction of a stage, empty for internal rows and unnumbered ones of a single-stage build."""
         if self.internal:
             return ""
         if not self.number:

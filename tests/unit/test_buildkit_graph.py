@@ -355,3 +355,16 @@ def test_the_critical_path_of_a_long_chain_and_of_a_cycle():
     cycle.apply(TraceStatus(StatusResponse(vertexes=(Vertex(a, (b,), "x", False, 1.8e9, 1.8e9 + 2),
                                                      Vertex(b, (a,), "y", False, 1.8e9, 1.8e9 + 1)))))
     assert [s.digest for s in cycle.critical_path()] in ([a, b], [b, a])
+
+
+def test_byte_progress_of_a_status_merges_and_shows_in_the_plain_text():
+    # This engine sends byte counts only with a client session (context transfer, pulls): none in the
+    # recordings, whose statuses are the export's, 0 of 0 bytes. The shape is BuildKit's.
+    vertex = Vertex(DIGESTS[0], (), "[internal] load build context", False, 1.8e9, None)
+    built = BuildKitGraph()
+    for current, completed in [(1_000_000, None), (4_000_000, 1.8e9 + 2), (2_500_000, None)]:
+        status = VertexStatus("transferring context", DIGESTS[0], "", current, 4_000_000, None, 1.8e9, completed)
+        built.apply(TraceStatus(StatusResponse(vertexes=(vertex,), statuses=(status,))))
+    (step,) = built.steps()
+    assert [(s.current, s.total, s.completed) for s in step.statuses] == [(4_000_000, 4_000_000, 1.8e9 + 2)]
+    assert "#1 transferring context 4.00MB / 4.00MB 2.0s done" in render_plain(built)
