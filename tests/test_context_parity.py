@@ -190,11 +190,12 @@ def test_context_without_a_folder_dockerfile_holds_the_cell_as_dockerfile(cli_up
 def cli_build(folder, *args) -> dict:
     """``docker build`` of ``folder`` on the tests' engine: its steps (cached or not), image id, failure."""
     iidfile = Path(tempfile.mkdtemp(prefix="dm-iid-")) / "id"
-    done = docker_cli("build", "--iidfile", str(iidfile), *args, str(folder), check=False, env=LEGACY)
+    # --force-rm: a failed step's container is removed, as dockmagic does.
+    done = docker_cli("build", "--force-rm", "--iidfile", str(iidfile), *args, str(folder), check=False, env=LEGACY)
     output = done.stdout + done.stderr
     steps, failed_code = [], None
     for line in output.splitlines():
-        header = re.match(r"^(?:Step|STEP) (\d+)/(\d+) ?: ", line)
+        header = re.match(r"^(?:\[\d+/\d+\] )?(?:Step|STEP) (\d+)/(\d+) ?: ", line)
         if header:
             steps.append({"number": int(header.group(1)), "cached": False})
         elif "Using cache" in line and steps:
@@ -215,13 +216,16 @@ def same_id(one: str | None, other: str | None) -> bool:
 
 @pytest.fixture
 def made_images():
-    """Collects the builds a test made; removes the layers their first builds created, newest first."""
+    """Collects the builds a test made, and removes what they created afterwards: the untagged layers of
+    the steps that ran (newest first). A FROM step's layer is the base image: it stays."""
     results = []
     yield results
     for result in results:
-        fresh = [s.layer_id for s in result.steps if s.layer_id and not s.cached]
-        for layer in reversed([result.image_id, *fresh]):
-            if layer:
+        made = [s.layer_id for s in result.steps
+                if s.layer_id and not s.cached and not s.instruction.upper().startswith("FROM")]
+        for layer in reversed(made):
+            tags = docker_cli("image", "inspect", "-f", "{{len .RepoTags}}", layer, check=False).stdout.strip()
+            if tags == "0":
                 docker_cli("rmi", layer, check=False)
 
 
