@@ -25,6 +25,8 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import dockmagic
 from dockmagic.operations.context import make_context
@@ -363,3 +365,32 @@ def test_corpus_builds_like_the_cli(tmp_path, made_images, name):
            if not is_from and s.state != "failed"]
     assert ran and all(s.cached for s in ran)
     assert not any("differs" in w for w in first.warnings)
+
+
+# Pieces of .dockerignore lines: names from TREE, wildcards, folders, exceptions, the CLI's odd cases.
+_PIECES = ["src", "pkg", "docs", "data", "sub", "one", "deep", "keep", "*", "**", "?", "*.py", "*.pyc", "*.md",
+           "__pycache__", "[a-d]*", "[!a]*", "README.md", ".git", "build", "*.CSV", ".*", "a.b", "Dockerfile",
+           ".dockerignore", "node_modules", "*_build"]
+
+
+@st.composite
+def dockerignore_lines(draw):
+    lines = []
+    for _ in range(draw(st.integers(1, 6))):
+        parts = draw(st.lists(st.sampled_from(_PIECES), min_size=1, max_size=3))
+        line = "/".join(parts)
+        line = draw(st.sampled_from(["", "!", "/", "./", " "])) + line + draw(st.sampled_from(["", "/", " "]))
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ignore=dockerignore_lines())
+def test_any_dockerignore_filters_as_the_cli_does(cli_upload, tmp_path_factory, ignore):
+    folder = tmp_path_factory.mktemp("any")
+    populate(folder)
+    (folder / ".dockerignore").write_text(ignore)
+    cell = "FROM busybox\nCOPY . /src/\n"
+    (folder / "Dockerfile").write_text(cell)
+    _, sent = cli_upload(folder)
+    assert [m[0] for m in members(make_context(cell, str(folder))[0].getvalue())] == [m[0] for m in members(sent)]
