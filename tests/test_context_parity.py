@@ -29,6 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import dockmagic
+from dockmagic.errors import BuildContextError
 from dockmagic.operations.context import make_context
 
 from .conftest import docker_cli
@@ -165,10 +166,11 @@ def test_context_is_what_the_cli_sends(cli_upload, tmp_path, ignore):
     (tmp_path / "Dockerfile").write_text(cell)
     query, sent = cli_upload(tmp_path)
     archive, name = make_context(cell, str(tmp_path))
+    ours = archive.read()
     assert name == "Dockerfile" and "dockerfile=Dockerfile" in query
-    assert members(archive.getvalue()) == members(sent)
+    assert members(ours) == members(sent)
     # Everything deterministic: the same folder and cell give the same bytes, so the cache can hit.
-    assert make_context(cell, str(tmp_path))[0].getvalue() == archive.getvalue()
+    assert make_context(cell, str(tmp_path))[0].read() == ours
 
 
 def test_context_without_a_folder_dockerfile_holds_the_cell_as_dockerfile(cli_upload, tmp_path):
@@ -177,7 +179,7 @@ def test_context_without_a_folder_dockerfile_holds_the_cell_as_dockerfile(cli_up
     cell = "FROM busybox\nCOPY . /src/\n"
     archive, _ = make_context(cell, str(tmp_path))
     assert not (tmp_path / "Dockerfile").exists(), "the folder was written to"
-    ours = members(archive.getvalue())
+    ours = members(archive.read())
     # The CLI's upload of the same folder with the cell saved in it: the same files, the cell as Dockerfile.
     (tmp_path / "Dockerfile").write_text(cell)
     _, sent = cli_upload(tmp_path)
@@ -393,4 +395,20 @@ def test_any_dockerignore_filters_as_the_cli_does(cli_upload, tmp_path_factory, 
     cell = "FROM busybox\nCOPY . /src/\n"
     (folder / "Dockerfile").write_text(cell)
     _, sent = cli_upload(folder)
-    assert [m[0] for m in members(make_context(cell, str(folder))[0].getvalue())] == [m[0] for m in members(sent)]
+    assert [m[0] for m in members(make_context(cell, str(folder))[0].read())] == [m[0] for m in members(sent)]
+
+
+@pytest.mark.parametrize("ignore, message", [
+    ("data/[a-\n", "pattern 'data/[a-' is not valid"),
+    ("!\n", 'a line "!" alone'),
+])
+def test_a_bad_dockerignore_line_is_a_clear_error(tmp_path, ignore, message):
+    (tmp_path / ".dockerignore").write_text(ignore)
+    with pytest.raises(BuildContextError, match=re.escape(message)):
+        make_context("FROM busybox\n", str(tmp_path))
+
+
+def test_a_folder_named_dockerfile_is_a_clear_error(tmp_path):
+    (tmp_path / "Dockerfile").mkdir()
+    with pytest.raises(BuildContextError, match="is a folder"):
+        make_context("FROM busybox\n", str(tmp_path))

@@ -20,6 +20,8 @@ import posixpath
 import re
 import stat
 import tarfile
+import tempfile
+import typing
 
 from ..errors import BuildContextError
 
@@ -182,7 +184,11 @@ def context_paths(folder: str, patterns: list[str]) -> list[str]:
                                     f"context: {error.strerror}.") from None
         for name in names:
             path = posixpath.join(relative, name) if relative else name
-            is_folder = stat.S_ISDIR(os.lstat(os.path.join(folder, path)).st_mode)
+            try:
+                is_folder = stat.S_ISDIR(os.lstat(os.path.join(folder, path)).st_mode)
+            except OSError as error:  # gone since the folder was listed
+                raise BuildContextError(f"Cannot read {os.path.join(folder, path)!r} in the build context: "
+                                        f"{error.strerror}.") from None
             skip, state = rules.excluded(path, parent)
             if skip and not (is_folder and rules.has_exclusions and rules.may_keep_inside(path)):
                 continue
@@ -243,14 +249,13 @@ def folder_dockerfile_warning(dockerfile: str, folder: str | None) -> str:
             "docker CLI to build the same image.")
 
 
-def make_context(dockerfile: str, folder: str | None = None) -> tuple[io.BytesIO, str]:
-    """The context tar and the name of the Dockerfile in it (always ``Dockerfile``).
+def make_context(dockerfile: str, folder: str | None = None) -> tuple[typing.BinaryIO, str]:
+    """The context tar, at its start, and the name of the Dockerfile in it (always ``Dockerfile``).
 
-    With ``folder``: what ``docker build folder`` sends when ``folder/Dockerfile`` holds the cell's text.
-    Without: a context holding only the Dockerfile. Raises :class:`BuildContextError` when the folder is
-    missing or a file in it cannot be read."""
+    With ``folder``: what ``docker build folder`` sends when ``folder/Dockerfile`` holds the cell's text,
+    in a temporary file (a context can be large). Without: a context holding only the Dockerfile. Raises
+    :class:`BuildContextError` when the folder is missing or a file in it cannot be read."""
     data = dockerfile.encode("utf-8")
-    buffer = io.BytesIO()
     if folder is not None and not os.path.isdir(folder):
         raise BuildContextError(
             f"The build context folder {folder!r} does not exist (from {os.getcwd()!r}). "
@@ -259,6 +264,18 @@ def make_context(dockerfile: str, folder: str | None = None) -> tuple[io.BytesIO
     if folder is not None and os.path.isdir(os.path.join(folder, DOCKERFILE_NAME)):
         raise BuildContextError(f"{os.path.join(folder, DOCKERFILE_NAME)!r} is a folder: the build needs that "
                                 "name for the cell's Dockerfile. Rename the folder, or give another --context.")
+    buffer = io.BytesIO() if folder is None else tempfile.TemporaryFile()
+    try:
+        _write_context(buffer, data, folder)
+    except BaseException:
+        buffer.close()
+        raise
+    buffer.seek(0)
+    return buffer, DOCKERFILE_NAME
+
+
+def _write_context(buffer: typing.BinaryIO, data: bytes, folder: str | None) -> None:
+    """Writes the tar of ``folder``'s context, with ``data`` as its Dockerfile, into ``buffer``."""
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
         paths = context_paths(folder, read_dockerignore(folder)) if folder is not None else [DOCKERFILE_NAME]
         if DOCKERFILE_NAME not in paths:
@@ -280,8 +297,6 @@ def make_context(dockerfile: str, folder: str | None = None) -> tuple[io.BytesIO
             except OSError as error:
                 raise BuildContextError(f"Cannot read {full_path!r} in the build context: {error.strerror}. "
                                         "Make it readable, or list it in .dockerignore.") from None
-    buffer.seek(0)
-    return buffer, DOCKERFILE_NAME
 
 
 def links_leaving_context(archive) -> list[tuple[str, str]]:
