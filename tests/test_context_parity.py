@@ -162,8 +162,9 @@ def members(data: bytes) -> list[tuple]:
 def test_context_is_what_the_cli_sends(cli_upload, tmp_path, ignore):
     populate(tmp_path)
     (tmp_path / ".dockerignore").write_text(IGNORE_FILES[ignore])
-    cell = "FROM busybox\nCOPY . /src/\n"
-    (tmp_path / "Dockerfile").write_text(cell)
+    # A notebook cell keeps no final newline; the file on disk has one, and is sent as the CLI sends it.
+    cell = "FROM busybox\nCOPY . /src/"
+    (tmp_path / "Dockerfile").write_text(cell + "\n")
     query, sent = cli_upload(tmp_path)
     archive, name = make_context(cell, str(tmp_path))
     ours = archive.read()
@@ -343,7 +344,7 @@ def test_corpus_builds_like_the_cli(tmp_path, made_images, name):
     folder = unique_folder(tmp_path)
     shutil.copytree(CORPUS / name, folder, symlinks=True, dirs_exist_ok=True)
     populate(folder, NOISE)
-    dockerfile = (folder / "Dockerfile").read_text()
+    dockerfile = (folder / "Dockerfile").read_text().rstrip("\n")  # as a notebook cell holds it
 
     first = dockmagic.build(dockerfile, context=str(folder), check=False)
     made_images.append(first)

@@ -230,20 +230,35 @@ def _dockerfile_header(folder: str, data: bytes) -> tarfile.TarInfo:
     return info
 
 
-def folder_dockerfile_warning(dockerfile: str, folder: str | None) -> str:
-    """A warning when ``folder`` holds a Dockerfile whose text differs from the cell's, else ""."""
+def _same_text(cell: str, on_disk: bytes) -> bool:
+    """True when a file's bytes hold the cell's text, up to line endings and the newlines at the end (a
+    notebook cell keeps no final newline; a file written on Windows has CRLF)."""
+    def normal(text: str) -> str:
+        return text.replace("\r\n", "\n").rstrip("\n")
+
+    return normal(on_disk.decode("utf-8", errors="replace")) == normal(cell)
+
+
+def _folder_dockerfile(folder: str | None) -> bytes | None:
+    """The bytes of ``folder/Dockerfile``, or None when there is no such regular file."""
     if not folder:
-        return ""
+        return None
     path = os.path.join(folder, DOCKERFILE_NAME)
+    if not os.path.isfile(path):
+        return None
     try:
         with open(path, "rb") as handle:
-            on_disk = handle.read()
-    except FileNotFoundError:
-        return ""
+            return handle.read()
     except OSError as error:
-        return f"Warning: cannot read {path} ({error.strerror}); the cell's Dockerfile was built in its place."
-    if on_disk == dockerfile.encode("utf-8"):
+        raise BuildContextError(f"Cannot read {path}: {error.strerror}.") from None
+
+
+def folder_dockerfile_warning(dockerfile: str, folder: str | None) -> str:
+    """A warning when ``folder`` holds a Dockerfile whose text differs from the cell's, else ""."""
+    on_disk = _folder_dockerfile(folder)
+    if on_disk is None or _same_text(dockerfile, on_disk):
         return ""
+    path = os.path.join(folder, DOCKERFILE_NAME)
     return (f"Warning: {path} differs from the cell; the cell's Dockerfile was built (sent as Dockerfile in "
             "the context, as if saved there; the file on disk is unchanged). Save the cell there for the "
             "docker CLI to build the same image.")
@@ -253,7 +268,8 @@ def make_context(dockerfile: str, folder: str | None = None) -> tuple[typing.Bin
     """The context tar, at its start, and the name of the Dockerfile in it (always ``Dockerfile``).
 
     With ``folder``: what ``docker build folder`` sends when ``folder/Dockerfile`` holds the cell's text,
-    in a temporary file (a context can be large). Without: a context holding only the Dockerfile. Raises
+    in a temporary file (a context can be large). When that file already holds the cell's text (up to line
+    endings and final newlines), it is sent as it is, byte for byte, as the CLI sends it. Without: a context holding only the Dockerfile. Raises
     :class:`BuildContextError` when the folder is missing or a file in it cannot be read."""
     data = dockerfile.encode("utf-8")
     if folder is not None and not os.path.isdir(folder):
@@ -276,12 +292,14 @@ def make_context(dockerfile: str, folder: str | None = None) -> tuple[typing.Bin
 
 def _write_context(buffer: typing.BinaryIO, data: bytes, folder: str | None) -> None:
     """Writes the tar of ``folder``'s context, with ``data`` as its Dockerfile, into ``buffer``."""
+    on_disk = _folder_dockerfile(folder)
+    replace_dockerfile = on_disk is None or not _same_text(data.decode("utf-8"), on_disk)
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
         paths = context_paths(folder, read_dockerignore(folder)) if folder is not None else [DOCKERFILE_NAME]
         if DOCKERFILE_NAME not in paths:
             paths = sorted([*paths, DOCKERFILE_NAME], key=lambda p: p.split("/"))
         for path in paths:
-            if path == DOCKERFILE_NAME:
+            if path == DOCKERFILE_NAME and replace_dockerfile:
                 archive.addfile(_dockerfile_header(folder, data), io.BytesIO(data))
                 continue
             full_path = os.path.join(folder, path)
