@@ -20,17 +20,6 @@ from .conftest import docker_cli
 pytestmark = [pytest.mark.engine, pytest.mark.integration]
 
 
-@pytest.fixture
-def cleanup():
-    """Names of containers and images to remove after the test, whatever happened."""
-    made = {"containers": [], "images": []}
-    yield made
-    for name in made["containers"]:
-        docker_cli("rm", "-f", name, check=False)
-    for name in made["images"]:
-        docker_cli("rmi", "-f", name, check=False)
-
-
 def left_behind(before: set[str], now: set[str]) -> set[str]:
     """Containers made since ``before`` that dockmagic made (they carry its label). Other engineers' tests
     create and remove containers on the same engine meanwhile, so the whole list is not compared."""
