@@ -121,7 +121,8 @@ def test_run_bad_names_are_refused_before_anything_is_sent(ipython_shell, all_co
     before = all_container_ids()
     with pytest.raises(DockmagicError, match=r"'bad name!' is not a valid container name"):
         ipython_shell.run_line_magic("docker_run", "--name 'bad name!' busybox true")
-    with pytest.raises(DockmagicError, match=r"'Busy/Box' is not a valid image name \(repository names are lowercase\)"):
+    with pytest.raises(DockmagicError,
+                       match=r"'Busy/Box' is not a valid image name \(repository names are lowercase\)"):
         ipython_shell.run_line_magic("docker_run", "Busy/Box true")
     with pytest.raises(DockmagicError, match=r"-e '=x' is not KEY=VALUE"):
         ipython_shell.run_line_magic("docker_run", "-e =x busybox true")

@@ -88,7 +88,7 @@ def test_committed_outputs_match_a_fresh_run_in_kind(fresh_run):
         committed = nbformat.read(path, as_version=4)
         fresh = nbformat.read(fresh_run / path.name, as_version=4)
         assert code_cells(committed), f"{path.name} has no code"
-        for number, (old, new) in enumerate(zip(code_cells(committed), code_cells(fresh)), 1):
+        for number, (old, new) in enumerate(zip(code_cells(committed), code_cells(fresh), strict=True), 1):
             assert old.source == new.source, f"{path.name} cell {number} changed since its outputs were committed"
             assert kind_of(old) == kind_of(new), (
                 f"{path.name} code cell {number}: the committed outputs are stale; run "

@@ -89,8 +89,9 @@ def test_untrusted_text_is_shown_as_text_and_runs_nothing(lab, page, unique_name
     tree = notebook.output(4).locator(".dockmagic-diff")
     tree.wait_for(timeout=60000)
     tree.locator(".dm-node").filter(has_text="tmp").first.locator(".dm-row").first.click()
-    page.wait_for_function(f"() => document.querySelector('.dockmagic-diff').textContent.includes({json.dumps(HOSTILE)})",
-                           timeout=30000)
+    page.wait_for_function(
+        f"() => document.querySelector('.dockmagic-diff').textContent.includes({json.dumps(HOSTILE)})",
+        timeout=30000)
     notebook.wait_idle()
     # Nothing ran: no image element from the text, and the flag the markup would set is unset.
     assert page.evaluate("() => window.dmPwned") is None
@@ -145,7 +146,8 @@ def test_html_export_shows_the_final_state(page, tmp_path):
 def test_notebook_7_smoke(page):
     server = JupyterServer("notebook")
     try:
-        server.write_notebook("nb7.ipynb", ["%load_ext dockmagic", "%%dockerfile\nFROM busybox\nRUN echo in notebook 7\n"])
+        server.write_notebook("nb7.ipynb",
+                              ["%load_ext dockmagic", "%%dockerfile\nFROM busybox\nRUN echo in notebook 7\n"])
         page.goto(server.notebook_url("nb7.ipynb"))
         page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=60000)
         notebook = NotebookPage.__new__(NotebookPage)

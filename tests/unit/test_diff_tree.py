@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from dockmagic.models.diff_tree import KINDS, DiffTree
 from dockmagic.operations.diff import Change, ContainerDiff
-from dockmagic.views.diff_view import PAGE_SIZE, DiffTreeWidget, answer, diff_html, initial_state
+from dockmagic.views.diff_view import PAGE_SIZE, answer, diff_html, initial_state
 
 NAMES = st.text(alphabet="ab.-_ Zé<>&\"'", min_size=1, max_size=4).filter(lambda name: name not in (".", ".."))
 PATHS = st.lists(NAMES, min_size=1, max_size=4).map(lambda parts: "/" + "/".join(parts))

@@ -150,7 +150,7 @@ def check_logs(progress: BuildProgress) -> None:
         lines = text.split("\n")[:-1]
         expected = lines[-len(step.tail):] if step.tail else []
         assert len(expected) == len(step.tail)
-        for (shown, _), line in zip(step.tail, expected):
+        for (shown, _), line in zip(step.tail, expected, strict=True):
             whole = displayable(line)
             if len(line) <= KEPT_LINE_CHARS:
                 assert shown == whole
@@ -236,7 +236,7 @@ def test_how_output_is_split_into_messages_does_not_change_what_shows(texts, dat
     as stderr, so that no piece is read as a control line.)"""
     text = "".join(texts)
     cuts = sorted(data.draw(st.lists(st.integers(0, len(text)), max_size=6)))
-    chunks = [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)])]
+    chunks = [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True)]
     header = [{"stream": "Step 1/1 : RUN x"}, {"stream": "\n"}]
     whole = run(header + [{"stream": f"\x1b[91m{text}\x1b[0m"}], "finish")
     cut = run(header + [{"stream": f"\x1b[91m{chunk}\x1b[0m"} for chunk in chunks], "finish")
