@@ -35,7 +35,7 @@ run() {  # run LABEL PYTEST-ARGS...: one pytest run; exit 5 (nothing collected) 
   [ "$status" -eq 0 ] || { echo "run-tests: $label failed (exit $status)" >&2; failed=1; }
 }
 
-lint "ruff" .venv/bin/ruff check --no-cache .
+lint "ruff" .venv/bin/ruff check --no-cache --output-format concise .
 command -v shellcheck >/dev/null || { echo "run-tests: shellcheck is missing (apt-get install shellcheck)" >&2; exit 1; }
 lint "shellcheck scripts/*.sh" shellcheck -x scripts/*.sh
 
