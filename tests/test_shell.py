@@ -277,7 +277,7 @@ def test_dockerfile_of_a_busybox_session_rebuilds_the_same_files(ipython_shell, 
     capfd.readouterr()
 
     path = tmp_path / "Dockerfile"
-    result = ipython_shell.run_line_magic("docker_dockerfile", f"{name} -o {path} --build {tag}")
+    result = ipython_shell.run_line_magic("docker_dockerfile", f"{name} --file {path} -o session_file --build {tag}")
     expected = (
         "FROM busybox\n"
         "RUN mkdir -p /app && cd /app\n"
@@ -293,6 +293,8 @@ def test_dockerfile_of_a_busybox_session_rebuilds_the_same_files(ipython_shell, 
     )
     assert result.text == expected
     assert path.read_text() == expected
+    # --file writes the Dockerfile; -o binds the result, as -o does in every magic.
+    assert ipython_shell.user_ns["session_file"] is result
     assert (result.cells, result.included) == (4, 2)
     # The failed cell's file is in the container, not in the rebuild: the comparison names it, and only it.
     assert result.compared_with == f"container {name}"

@@ -1,64 +1,40 @@
-"""``%docker_diff``, ``%docker_commit`` and ``%docker_history``: what a container changed, keeping it as an
-image, and what an image's layers hold."""
+"""Image magics: ``%docker_images``, ``%docker_rmi``, ``%docker_history`` and ``%docker_commit``: the local
+images, what each layer holds, and keeping a container's changes as a new one."""
 
 from __future__ import annotations
 
-import weakref
-
-from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic import line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
-from IPython.display import display
 
-from ..operations.commit import CommitResult, commit
-from ..operations.diff import ContainerDiff, container_diff
-from ..operations.history import ImageHistory, image_history
-from ..operations.replay import record_diff
-from ..views.display import in_notebook_kernel
-from .arguments import parse_line
+from ..operations import containers
+from ..operations.commit import commit
+from ..operations.history import image_history
+from .base import DockmagicMagics
+from .options import out_option, parse_line
 
 
 @magics_class
-class ImageMagics(Magics):
-    def __init__(self, shell, settings):
-        super().__init__(shell)
-        self.settings = settings
-        self._just_shown = None
-        if shell is not None:
-            # Each magic shows its result and returns it. Without this, a bare `%docker_diff play` would
-            # show it a second time as the cell's Out; with it, IPython shows a result through
-            # _display_result, which skips the one the magic showed in this same cell.
-            formatter = shell.display_formatter.ipython_display_formatter
-            for result_type in (ContainerDiff, CommitResult, ImageHistory):
-                formatter.for_type(result_type, self._display_result)
+class ImageMagics(DockmagicMagics):
+    @magic_arguments()
+    @out_option("the table (.rows, .records)")
+    @line_magic
+    def docker_images(self, line):
+        """List the local images, as ``docker images`` does: a table in a notebook, columns in a
+        terminal."""
+        args = parse_line(self.docker_images, line)
+        return self.bind(args, containers.list_images(engine=self.settings.engine()))
 
     @magic_arguments()
-    @argument("container", help="The container's name or id (running or stopped).")
-    @argument("--record", metavar="FILE", help="Also save the change list to FILE (JSON lines), for %%docker_replay.")
-    @argument("--sizes", action="store_true",
-              help="Also measure each added or changed file (streams the added directories' contents "
-                   "and stats other paths through the archive API; see dockmagic.operations.diff).")
+    @argument("-f", "--force", action="store_true", help="Remove them even if stopped containers use them.")
+    @out_option("what was untagged and deleted")
+    @argument("images", nargs="+", metavar="IMAGE", help="The images (names or ids) to remove.")
     @line_magic
-    def docker_diff(self, line):
-        """Show what a container changed in its filesystem since it was created, as ``docker diff`` does.
-
-        In a notebook: a tree of the changes with A (added), C (changed) and D (deleted) badges, counts
-        by kind, toggles to show or hide each kind and a path filter; folders open on click and load
-        from the kernel a page at a time, so a diff of 100,000 paths opens at once. In a terminal: the
-        lines ``docker diff`` prints.
-
-        Returns the diff: .changes (each with .kind and .path, in docker diff's order), .added,
-        .changed, .deleted, .counts, .tree, and .sizes with --sizes; str() of it is docker diff's text.
-
-        Example::
-
-            d = %docker_diff play
-            d.added[:5]
-        """
-        args = parse_line(self.docker_diff, line)
-        result = container_diff(args.container, engine=self.settings.engine(), sizes=args.sizes)
-        if args.record:
-            record_diff(result, args.record)
-        return self._show(result)
+    def docker_rmi(self, line):
+        """Remove images. All are checked first: an unknown one is an error and nothing is removed.
+        Prints what was untagged and deleted, as ``docker rmi`` does."""
+        args = parse_line(self.docker_rmi, line)
+        return self.bind(args, containers.remove_images(args.images, force=args.force,
+                                                        engine=self.settings.engine()))
 
     @magic_arguments()
     @argument("-m", "--message", default="", help="Commit message (shown by docker history as the comment).")
@@ -67,6 +43,7 @@ class ImageMagics(Magics):
               help="Apply a Dockerfile instruction to the image (repeatable): CMD, ENTRYPOINT, ENV, "
                    "EXPOSE, LABEL, USER, WORKDIR or VOLUME, e.g. -c 'CMD [\"figlet\"]'.")
     @argument("--no-pause", action="store_true", help="Do not pause a running container while committing.")
+    @out_option("the commit's result (.image_id, .tags, .size, .layer_size, .counts)")
     @argument("container", help="The container's name or id.")
     @argument("repository", metavar="REPO[:TAG]", help="The new image's name, e.g. figlet or team/figlet:1.0.")
     @line_magic
@@ -88,12 +65,13 @@ class ImageMagics(Magics):
             args.container, args.repository, message=args.message, author=args.author, changes=args.change,
             pause=not args.no_pause, engine=self.settings.engine(),
         )
-        return self._show(result)
+        return self.show(self.bind(args, result))
 
     @magic_arguments()
     @argument("image", help="The image's name or id.")
     @argument("--no-files", action="store_true",
               help="Only the layers, as docker history lists them (skips reading the saved image).")
+    @out_option("the history (.layers, .wasted_bytes)")
     @line_magic
     def docker_history(self, line):
         """Show an image's layers, newest first, as ``docker history`` does, and what each one holds.
@@ -112,34 +90,4 @@ class ImageMagics(Magics):
         """
         args = parse_line(self.docker_history, line)
         result = image_history(args.image, engine=self.settings.engine(), files=not args.no_files)
-        return self._show(result)
-
-    # -- showing results ------------------------------------------------------------------------------
-
-    def _show(self, result):
-        self._publish(result)
-        self._just_shown = (self.shell.execution_count if self.shell else None, weakref.ref(result))
-        return result
-
-    def _publish(self, result) -> None:
-        if not in_notebook_kernel():
-            text = str(result)
-            if text:
-                print(text)
-        elif isinstance(result, ContainerDiff):
-            from ..views.diff_view import DiffView, diff_html, diff_text_preview
-
-            if self.settings.live_view:
-                display(DiffView(result))
-            else:
-                display({"text/plain": diff_text_preview(result), "text/html": diff_html(result)}, raw=True)
-        else:
-            display(result._repr_mimebundle_(), raw=True)
-
-    def _display_result(self, result) -> None:
-        if self._just_shown is not None:
-            count, shown = self._just_shown
-            if shown() is result and count == self.shell.execution_count:
-                self._just_shown = None
-                return
-        self._publish(result)
+        return self.show(self.bind(args, result))

@@ -1,265 +1,108 @@
-"""Record what each magic showed, and replay it where no engine is reachable.
-
-``%docker_recordings FOLDER`` turns it on for a notebook. With an engine, every dockmagic magic runs for
-real and what it showed (printed text, displayed views' text and HTML, its result's text and HTML; for
-``%%dockerfile`` the engine's raw build stream, for ``%docker_diff`` the change list) is written to FOLDER,
-one file per cell. With no engine, each magic finds its cell's recording and shows it, after a notice
-that says it is a replay and when it was recorded. Nothing is ever shown as live that is not.
-
-A cell's recording is keyed by the magic, its line and its cell text, and by how many times that same
-cell ran before in the session, so a notebook that builds the same Dockerfile twice replays both.
-"""
+"""``%docker_recordings`` and ``%docker_replay``: a notebook's cells recorded where an engine answers, and
+shown again, marked as replays, where none does. (The recording of each cell is in cell_recording.py.)"""
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
+import glob
 import os
-import re
-import sys
-import time
-from collections import Counter
 
-from IPython.display import publish_display_data
+from IPython.core.magic import line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.display import display
 
-from ..views.display import TextAndHtml, escape
-
-RECORDING_FORMAT = 1
-# Kept out of recordings: live widgets cannot be replayed from their bundle (their views are).
-_SKIPPED_MIMETYPES = ("application/vnd.jupyter.widget-view+json",)
-_MAX_CAPTURED_CHARS = 200_000
+from ..operations.build import BuildResult
+from ..operations.info import engine_info
+from ..operations.replay import recording_kind, replay_build, replay_diff
+from ..views.display import TextAndHtml, escape, in_notebook_kernel
+from .base import DockmagicMagics
+from .options import out_option, parse_line
 
 
-class CellRecordings:
-    """The recordings of one notebook: a folder of JSON files, one per magic call."""
+class RecordingsStatus(TextAndHtml):
+    """Says whether this notebook's cells run live (and are recorded) or are replayed."""
 
-    def __init__(self, folder: str):
+    def __init__(self, folder: str, info):
         self.folder = folder
-        self.seen: Counter = Counter()
-
-    def key(self, magic: str, line: str, cell: str | None) -> str:
-        digest = hashlib.sha1(f"{magic}\0{line}\0{cell or ''}".encode()).hexdigest()[:12]
-        self.seen[digest] += 1
-        slug = re.sub(r"[^a-z0-9]+", "-", magic.lower()).strip("-")
-        return f"{slug}-{digest}-{self.seen[digest]}"
-
-    def path(self, key: str, suffix: str = ".json") -> str:
-        return os.path.join(self.folder, key + suffix)
-
-    def save(self, key: str, record: dict) -> None:
-        os.makedirs(self.folder, exist_ok=True)
-        with open(self.path(key), "w", encoding="utf-8") as handle:
-            json.dump(record, handle, indent=1, sort_keys=True)
-            handle.write("\n")
-
-    def load(self, key: str) -> dict | None:
-        try:
-            with open(self.path(key), encoding="utf-8") as handle:
-                record = json.load(handle)
-        except (OSError, ValueError):
-            return None
-        return record if record.get("format") == RECORDING_FORMAT else None
-
-
-class _Tee:
-    """Writes to the real stream and keeps a bounded copy."""
-
-    def __init__(self, stream, name: str, outputs: list):
-        self.stream = stream
-        self.name = name
-        self.outputs = outputs
-        self.size = 0
-
-    def write(self, text):
-        written = self.stream.write(text)
-        if self.size < _MAX_CAPTURED_CHARS and text:
-            piece = text[: _MAX_CAPTURED_CHARS - self.size]
-            self.size += len(piece)
-            if self.outputs and self.outputs[-1].get("stream") == self.name:
-                self.outputs[-1]["text"] += piece
-            else:
-                self.outputs.append({"stream": self.name, "text": piece})
-        return written
-
-    def flush(self):
-        return self.stream.flush()
-
-    def __getattr__(self, name):
-        return getattr(self.stream, name)
-
-
-@contextlib.contextmanager
-def captured_outputs(shell):
-    """Everything shown while the block runs: printed text and displayed bundles (text and HTML)."""
-    outputs: list[dict] = []
-    publisher = shell.display_pub
-    original_publish = publisher.publish
-
-    def publish(data, metadata=None, *args, **kwargs):
-        kept = {k: v for k, v in (data or {}).items() if k in ("text/plain", "text/html")}
-        if kept:
-            outputs.append({"display": kept})
-        return original_publish(data, metadata, *args, **kwargs)
-
-    publisher.publish = publish
-    stdout, stderr = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = _Tee(stdout, "stdout", outputs), _Tee(stderr, "stderr", outputs)
-    try:
-        yield outputs
-    finally:
-        sys.stdout, sys.stderr = stdout, stderr
-        publisher.publish = original_publish
-
-
-class RecordedResult(TextAndHtml):
-    """A magic's result, replayed from a recording: what it showed, not a live object."""
-
-    def __init__(self, bundle: dict, magic: str, recorded_at: str):
-        self.bundle = bundle
-        self.magic = magic
-        self.recorded_at = recorded_at
+        self.info = info
 
     def _text(self) -> str:
-        return self.bundle.get("text/plain", "")
+        if not self.folder:
+            return "dockmagic: recording is off"
+        if self.info.available:
+            return (f"dockmagic: cells run live on {self.info._text()} and are recorded to {self.folder}")
+        count = len(glob.glob(os.path.join(self.folder, "*.json")))
+        return (f"dockmagic: no container engine is reachable, so the cells below replay {count} recordings "
+                f"of real runs from {self.folder}, each marked as a replay. ({self.info.problem})")
 
     def _html(self) -> str:
-        return self.bundle.get("text/html") or f"<pre>{escape(self._text())}</pre>"
-
-    def __getattr__(self, name):
-        if name.startswith("_"):
-            raise AttributeError(name)
-        raise AttributeError(
-            f"This is a replay of %{self.magic} recorded {self.recorded_at}: it shows what the magic showed, "
-            f"but has no .{name}. Connect an engine to get the live result.")
+        colour = "#15803d" if self.info.available else "#a16207"
+        return (f'<div style="border-left:4px solid {colour};padding:4px 8px">{escape(self._text())}</div>')
 
 
-class ReplayNotice(TextAndHtml):
-    def __init__(self, magic: str, record: dict, problem: str):
-        self.magic = magic
-        self.record = record
-        self.problem = problem
+def show_replayed_build(settings, progress, result, quiet: bool = False) -> None:
+    """A replayed build in the live build's widget (in a notebook), else its summary."""
+    if settings.live_view and in_notebook_kernel() and not quiet:
+        from ..views.build_widget import LiveBuildView
 
-    def _text(self) -> str:
-        return (f"[replay] No container engine is reachable here, so this shows what %{self.magic} did "
-                f"when it ran for real on {self.record.get('recorded_at', '?')} "
-                f"({self.record.get('engine', 'an engine')}).")
-
-    def _html(self) -> str:
-        return ('<div class="dockmagic-replay" style="border-left:4px solid #a16207;background:#fffbeb;'
-                'padding:3px 8px;margin:2px 0;font-size:90%">'
-                f"<b>Replay</b> — no container engine is reachable here, so this shows what "
-                f"<code>%{escape(self.magic)}</code> did when it ran for real on "
-                f"{escape(self.record.get('recorded_at', '?'))} ({escape(self.record.get('engine', 'an engine'))})."
-                "</div>")
-
-
-def now_text() -> str:
-    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-
-
-def result_bundle(shell, result) -> dict | None:
-    if result is None:
-        return None
-    if hasattr(result, "_repr_mimebundle_"):
-        data = result._repr_mimebundle_()
-        if isinstance(data, tuple):
-            data = data[0]
+        view = LiveBuildView(progress)
+        view.flush()
+        display(view)
     else:
-        data = {"text/plain": repr(result)}
-    return {k: v for k, v in (data or {}).items() if k in ("text/plain", "text/html")}
+        display(result)
 
 
-def replay_outputs(outputs: list[dict]) -> None:
-    for output in outputs:
-        if "stream" in output:
-            stream = sys.stderr if output["stream"] == "stderr" else sys.stdout
-            stream.write(output["text"])
-            stream.flush()
-        elif "display" in output:
-            publish_display_data(output["display"])
+@magics_class
+class RecordingMagics(DockmagicMagics):
+    @magic_arguments()
+    @argument("folder", nargs="?", help="Where this notebook's recordings live, e.g. recordings/01-lesson. "
+              "Without it: say where recording goes now. 'off' turns it off.")
+    @line_magic
+    def docker_recordings(self, line):
+        """Record every dockmagic cell of this notebook to FOLDER when an engine is reachable, and replay
+        them from FOLDER when none is (on Binder, say).
 
+        With an engine each magic runs for real and what it showed is saved (one file per cell; for
+        %%dockerfile the engine's raw build stream, for %docker_diff its change list). With no engine,
+        each magic shows its recording instead, after a notice saying that it is a replay and when it was
+        recorded. The same notebook runs top to bottom in both places.
 
-ENGINE_FREE_MAGICS = {"docker_replay", "docker_info", "docker_recordings"}
+        Example::
 
+            %docker_recordings recordings/01-interactive-image
+        """
+        args = parse_line(self.docker_recordings, line)
+        if args.folder == "off":
+            self.settings.recordings = ""
+            print("dockmagic: recording is off")
+            return None
+        if args.folder:
+            # A fresh count of each cell's runs: the notebook starts over.
+            self.settings._store = None
+            self.settings.recordings = args.folder
+        info = engine_info(self.settings.docker_host or None, timeout=self.settings.connect_timeout)
+        display(RecordingsStatus(self.settings.recordings, info))
+        return None
 
-def recording_wrapper(shell, settings, name: str, function):
-    """``function`` (a bound magic) made to record with an engine and replay without one, when
-    ``%docker_recordings`` is on; otherwise it is called as it is."""
-    import functools
+    @magic_arguments()
+    @argument("file", help="A recording made with %%%%dockerfile --record FILE or %%docker_diff --record FILE.")
+    @out_option("the replayed build's result (or diff)")
+    @line_magic
+    def docker_replay(self, line):
+        """Show a recorded build or diff in the same view as a live one, marked as a replay with the time
+        it was recorded. Needs no engine: this is how a notebook shows a real build where none is reachable.
 
-    from ..errors import EngineUnavailable
+        Example::
 
-    @functools.wraps(function)
-    def magic(*args):
-        recordings: CellRecordings | None = settings.recordings_store
-        line = args[0] if args else ""
-        cell = args[1] if len(args) > 1 else None
-        if recordings is None or name in ENGINE_FREE_MAGICS or (name == "dockerfile" and "--check" in line.split()):
-            return function(*args)
-        key = recordings.key(name, line, cell)
-        try:
-            engine = settings.connect()
-        except EngineUnavailable as problem:
-            record = recordings.load(key)
-            if record is None:
-                raise EngineUnavailable(
-                    f"{problem} There is no recording of this cell in {recordings.folder!r} either: run the "
-                    "notebook once where an engine is reachable to make one.") from None
-            return _replay(shell, settings, function, name, record, recordings, key, str(problem))
-        settings.current_recording = (recordings, key)
-        record = {"format": RECORDING_FORMAT, "magic": name, "line": line, "cell": cell,
-                  "recorded_at": now_text(), "engine": engine.describe()}
-        try:
-            with captured_outputs(shell) as outputs:
-                try:
-                    result = function(*args)
-                except BaseException as error:
-                    record["error"] = {"type": type(error).__name__, "message": str(error)}
-                    raise
-                finally:
-                    record["outputs"] = outputs
-            record["result"] = result_bundle(shell, result)
-            if name == "docker_diff" and result is not None:
-                record["diff"] = {
-                    "container": result.container, "container_id": result.container_id, "image": result.image,
-                    "engine": result.engine, "changes": [[c.kind, c.path, c.size] for c in result.changes],
-                    "sizes": result.sizes is not None,
-                }
-            return result
-        finally:
-            settings.current_recording = None
-            if "error" not in record or record["error"]["type"] not in ("KeyboardInterrupt", "BuildCancelled"):
-                recordings.save(key, record)
-
-    magic.__wrapped_for_recording__ = function
-    return magic
-
-
-def _replay(shell, settings, function, name, record, recordings, key, problem):
-    from IPython.display import display
-
-    from ..errors import DockmagicError
-
-    display(ReplayNotice(name, record, problem))
-    if name == "dockerfile":
-        settings.replaying = (recordings, key, record)
-        try:
-            return function(record["line"], record["cell"])
-        finally:
-            settings.replaying = None
-    if name == "docker_diff" and record.get("diff"):
-        from ..operations.diff import Change, ContainerDiff
-
-        data = record["diff"]
-        changes = [Change(kind, path, size) for kind, path, size in data["changes"]]
-        sizes = {c.path: c.size for c in changes if c.size is not None} if data["sizes"] else None
-        diff = ContainerDiff(container=data["container"], container_id=data["container_id"],
-                             image=data["image"], changes=changes, sizes=sizes,
-                             engine=f"{data['engine']} (replay of {record['recorded_at']})")
-        return function.__self__._show(diff)
-    replay_outputs(record.get("outputs") or [])
-    if record.get("error"):
-        raise DockmagicError(f"(replayed) {record['error']['message']}")
-    bundle = record.get("result")
-    return RecordedResult(bundle, name, record.get("recorded_at", "?")) if bundle else None
+            %docker_replay recordings/figlet-build.jsonl
+        """
+        args = parse_line(self.docker_replay, line)
+        if recording_kind(args.file) == "diff":
+            diff = replay_diff(args.file)
+            self.bind(args, diff)
+            self.results.publish(diff)
+            return None
+        progress = replay_build(args.file, log_dir=self.settings.log_dir or None)
+        result = BuildResult.from_progress(progress)
+        self.bind(args, result)
+        show_replayed_build(self.settings, progress, result)
+        return None

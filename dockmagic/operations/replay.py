@@ -31,11 +31,28 @@ def read_recording(path: str) -> tuple[dict, list]:
     return header, messages
 
 
+def diff_summary(diff) -> dict:
+    """What a recording keeps of a diff besides its changes (the container, its image, the engine)."""
+    return {"engine": diff.engine, "container": diff.container, "container_id": diff.container_id,
+            "image": diff.image, "sizes": diff.sizes is not None}
+
+
+def diff_from_recording(summary: dict, changes, recorded_at: str):
+    """The :class:`ContainerDiff` a recording holds: its :func:`diff_summary` and its ``(kind, path, size)``
+    changes, in the order the engine gave them, marked as a replay of ``recorded_at``."""
+    from .diff import Change, ContainerDiff
+
+    changes = [Change(kind, path, size) for kind, path, size in changes]
+    sizes = {c.path: c.size for c in changes if c.size is not None} if summary.get("sizes") else None
+    return ContainerDiff(container=summary.get("container", "?"), container_id=summary.get("container_id", ""),
+                         image=summary.get("image", ""), changes=changes, sizes=sizes,
+                         engine=f"{summary.get('engine', '')} (replay of a diff recorded {recorded_at})")
+
+
 def record_diff(diff, path: str) -> None:
     """Write a diff's change list as JSON lines: a header, then one change a line."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    header = {"dockmagic_recording": 1, "kind": "diff", "engine": diff.engine, "container": diff.container,
-              "container_id": diff.container_id, "image": diff.image, "sizes": diff.sizes is not None,
+    header = {"dockmagic_recording": 1, "kind": "diff", **diff_summary(diff),
               "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(json.dumps(header) + "\n")
@@ -44,9 +61,7 @@ def record_diff(diff, path: str) -> None:
 
 
 def replay_diff(path: str):
-    """The recorded diff, with its changes in the order the engine gave them."""
-    from .diff import Change, ContainerDiff
-
+    """The diff recorded in ``path`` (by :func:`record_diff`)."""
     if not os.path.exists(path):
         raise DockmagicError(f"No recording at {path!r}. Make one with %docker_diff --record FILE CONTAINER.")
     with open(path, encoding="utf-8") as handle:
@@ -55,14 +70,10 @@ def replay_diff(path: str):
     if header.get("kind") != "diff":
         raise DockmagicError(f"{path!r} records a {header.get('kind')!r}, not a diff.")
     try:
-        changes = [Change(entry["kind"], entry["path"], entry.get("size"))
-                   for entry in map(json.loads, lines[1:])]
+        changes = [(entry["kind"], entry["path"], entry.get("size")) for entry in map(json.loads, lines[1:])]
     except (ValueError, KeyError, TypeError):
         raise DockmagicError(f"{path!r}: a line is not a recorded change. The file may be damaged.") from None
-    sizes = {c.path: c.size for c in changes if c.size is not None} if header.get("sizes") else None
-    return ContainerDiff(container=header.get("container", "?"), container_id=header.get("container_id", ""),
-                         image=header.get("image", ""), changes=changes, sizes=sizes,
-                         engine=f"{header.get('engine', '')} (replay of a diff recorded {header.get('recorded_at')})")
+    return diff_from_recording(header, changes, header.get("recorded_at"))
 
 
 def recording_kind(path: str) -> str:

@@ -1,0 +1,97 @@
+"""How magics show what operations return: a build while it runs, and result objects shown exactly once."""
+
+from __future__ import annotations
+
+import weakref
+
+from IPython.display import display
+
+from ..views.display import in_notebook_kernel
+
+
+class BuildDisplay:
+    """A build as it runs: the live widget in a notebook kernel (when ``DockMagic.live_view`` is on), the
+    docker CLI's text in a terminal, or nothing until the end with ``quiet``.
+
+    Pass :meth:`build_options` to the build operation, then call :meth:`finish` with its result, whether
+    the build succeeded, failed or was cancelled: the widget shows its final state, the text its summary.
+    """
+
+    def __init__(self, settings, quiet: bool = False):
+        self.live = not quiet and settings.live_view and in_notebook_kernel()
+        self.view = None
+        self.handle = None
+        self.printer = None
+        if not self.live and not quiet:
+            from ..views.build_text import CliBuildPrinter
+
+            self.printer = CliBuildPrinter()
+
+    def build_options(self) -> dict:
+        """The ``watch`` and ``on_event`` keywords of the build operation."""
+        return {"watch": self._show_live if self.live else None, "on_event": self.printer}
+
+    def _show_live(self, progress) -> None:
+        from ..views.build_widget import LiveBuildView
+
+        self.view = LiveBuildView(progress)
+        self.handle = display(self.view, display_id=True)
+
+    def finish(self, result) -> None:
+        """Show the build's end: the widget's last state (closed, kept in the saved notebook) or the text."""
+        if self.view is not None:
+            self.view.flush()
+            self.view.close()
+            self.handle.update(self.view)
+        if self.printer is not None and result is not None and result.progress is not None:
+            self.printer.finish(result.progress)
+
+
+class ResultPublisher:
+    """Shows diffs, commits and histories, each once.
+
+    A magic shows its result and returns it. Without this, a bare ``%docker_diff play`` would show it a
+    second time as the cell's Out; with it, IPython shows a result of these types through
+    :meth:`_display_result`, which skips the one a magic showed in this same cell.
+    """
+
+    def __init__(self, shell, settings, result_types=()):
+        self.shell = shell
+        self.settings = settings
+        self._just_shown = None
+        if shell is not None:
+            formatter = shell.display_formatter.ipython_display_formatter
+            for result_type in result_types:
+                formatter.for_type(result_type, self._display_result)
+
+    def show(self, result):
+        """Show ``result`` now and return it, so that the cell's Out does not show it again."""
+        self.publish(result)
+        self._just_shown = (self.shell.execution_count if self.shell else None, weakref.ref(result))
+        return result
+
+    def publish(self, result) -> None:
+        """Show ``result``: its text in a terminal; in a notebook its widget (a diff's tree) or its HTML."""
+        from ..operations.diff import ContainerDiff
+
+        if not in_notebook_kernel():
+            text = str(result)
+            if text:
+                print(text)
+        elif isinstance(result, ContainerDiff):
+            from ..views.diff_view import DiffView, diff_html, diff_text_preview
+
+            if self.settings.live_view:
+                display(DiffView(result))
+            else:
+                display({"text/plain": diff_text_preview(result), "text/html": diff_html(result)}, raw=True)
+        else:
+            display(result._repr_mimebundle_(), raw=True)
+
+    def _display_result(self, result) -> None:
+        if self._just_shown is not None:
+            count, shown = self._just_shown
+            if shown() is result and count == self.shell.execution_count:
+                self._just_shown = None
+                return
+        self.publish(result)
