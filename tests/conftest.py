@@ -145,6 +145,18 @@ def ipython_shell():
 
 
 @pytest.fixture
+def settings(ipython_shell):
+    """The shell's DockMagic, put back as it was after the test."""
+    from dockmagic.magics.settings import DockMagic
+
+    instance = DockMagic.instance()
+    before = {name: getattr(instance, name) for name in instance.trait_names(config=True)}
+    yield instance
+    for name, value in before.items():
+        setattr(instance, name, value)
+
+
+@pytest.fixture
 def all_container_ids():
     """Every container id on the engine, to check that an operation left nothing behind."""
 
