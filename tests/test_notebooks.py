@@ -76,6 +76,7 @@ def fresh_run(tmp_path_factory):
     return out
 
 
+@pytest.mark.engine
 def test_every_notebook_runs_and_writes_html(fresh_run):
     for path in NOTEBOOKS:
         assert (fresh_run / path.name).exists()
@@ -83,6 +84,7 @@ def test_every_notebook_runs_and_writes_html(fresh_run):
         assert "<html" in html and "dockmagic" in html
 
 
+@pytest.mark.engine
 def test_committed_outputs_match_a_fresh_run_in_kind(fresh_run):
     for path in NOTEBOOKS:
         committed = nbformat.read(path, as_version=4)
@@ -96,6 +98,7 @@ def test_committed_outputs_match_a_fresh_run_in_kind(fresh_run):
         assert "application/vnd.jupyter.widget-state+json" in committed.metadata.get("widgets", {}), path.name
 
 
+@pytest.mark.engine
 def test_the_lesson_notebooks_show_what_they_teach(fresh_run):
     lesson = (fresh_run / "01-interactive-image.ipynb").read_text()
     assert "A /usr/share/figlet" in lesson or "/usr/share/figlet" in lesson

@@ -8,7 +8,7 @@ import pytest
 from .conftest import NotebookPage, screenshot
 
 # A browser driving a UI on a loaded machine can miss a beat; a failure must repeat twice more to count.
-pytestmark = [pytest.mark.browser, pytest.mark.flaky(reruns=2)]
+pytestmark = [pytest.mark.browser, pytest.mark.engine, pytest.mark.flaky(reruns=2)]
 
 
 def test_steps_appear_live_and_change_state(lab, page, unique_name):

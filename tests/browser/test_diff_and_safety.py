@@ -29,6 +29,7 @@ def hundred_thousand_changes(unique_name):
     docker_cli("rm", "-f", name, check=False)
 
 
+@pytest.mark.engine
 def test_diff_tree_counts_expands_and_filters(lab, page, hundred_thousand_changes):
     name = hundred_thousand_changes
     lab.write_notebook("diff.ipynb", ["%load_ext dockmagic", f"%docker_diff {name}"])
@@ -68,6 +69,7 @@ def test_diff_tree_counts_expands_and_filters(lab, page, hundred_thousand_change
     notebook.wait_idle()
 
 
+@pytest.mark.engine
 def test_untrusted_text_is_shown_as_text_and_runs_nothing(lab, page, unique_name):
     container = unique_name("dmhostile")
     lab.write_notebook("hostile.ipynb", [
@@ -99,6 +101,7 @@ def test_untrusted_text_is_shown_as_text_and_runs_nothing(lab, page, unique_name
     screenshot(page, "untrusted-text", notebook.output(1))
 
 
+@pytest.mark.engine
 def test_outputs_survive_saving_and_reopening_without_a_kernel(lab, page, browser):
     lab.write_notebook("saved.ipynb", [
         "%load_ext dockmagic",
@@ -143,6 +146,7 @@ def test_html_export_shows_the_final_state(page, tmp_path):
     screenshot(page, "html-export", failed)
 
 
+@pytest.mark.engine
 def test_notebook_7_smoke(page):
     server = JupyterServer("notebook")
     try:
