@@ -246,12 +246,12 @@ def test_the_same_final_steps_however_deltas_are_split_and_ordered(name, data):
     items, others = _items(name)
     # Vertices and statuses may come in any order; a vertex's log chunks keep theirs.
     keys = data.draw(st.lists(st.floats(0, 1), min_size=len(items), max_size=len(items)))
-    log_slots = sorted(k for (kind, _), k in zip(items, keys) if kind == "l")
+    log_slots = sorted(k for (kind, _), k in zip(items, keys, strict=True) if kind == "l")
     slots = iter(log_slots)
-    keys = [next(slots) if kind == "l" else k for (kind, _), k in zip(items, keys)]
-    shuffled = [item for _, item in sorted(zip(keys, items), key=lambda pair: pair[0])]
+    keys = [next(slots) if kind == "l" else k for (kind, _), k in zip(items, keys, strict=True)]
+    shuffled = [item for _, item in sorted(zip(keys, items, strict=True), key=lambda pair: pair[0])]
     cuts = sorted(data.draw(st.lists(st.integers(0, len(shuffled)), max_size=8)))
-    chunks = [shuffled[a:b] for a, b in zip([0, *cuts], [*cuts, len(shuffled)])]
+    chunks = [shuffled[a:b] for a, b in zip([0, *cuts], [*cuts, len(shuffled)], strict=True)]
     as_recorded = _final_steps(name, [parse_buildkit_event(line) for line in lines_of(name)])
     assert _final_steps(name, [*_messages(chunks), *others]) == as_recorded
 

@@ -21,7 +21,7 @@ from dockmagic.parsing.build_stream import (
     parse_build_event,
 )
 
-STREAMS = pathlib.Path(__file__).parent / "streams"
+STREAMS = pathlib.Path(__file__).parents[1] / "streams"
 
 
 def recorded(engine: str, scenario: str) -> list[dict]:
