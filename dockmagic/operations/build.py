@@ -13,20 +13,20 @@ import os
 import re
 import tempfile
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator
 
 import docker
 
-from ..parsing.dockerfile import check_buildable, from_image_and_stage, stage_names
+from .. import notices
 from ..engine import Engine, connect, is_connection_lost, remove_when_back
 from ..engine import json_messages as _messages  # noqa: F401 (the name the stream tests import)
 from ..errors import BuildCancelled, DockerBuildError, DockerfileError, DockmagicError, EngineRefused, InvalidInput
-from .. import notices
 from ..models.build import DONE, FAILED, BuildProgress, StepProgress
 from ..parsing.build_stream import BuildEvent, build_events
+from ..parsing.dockerfile import check_buildable, from_image_and_stage, stage_names
 from .build_logs import DEFAULT_PREFIX, KEEP_BUILD_LOGS, keep_while_alive, prune_build_logs
-from .context import links_leaving_context, make_context
+from .context import folder_dockerfile_warning, links_leaving_context, make_context
 from .names import check_image_reference
 
 EventListener = Callable[[BuildEvent], None]
@@ -67,7 +67,7 @@ class StepResult:
         return "\n".join(text for text, _ in self._tail[-lines:])
 
     @classmethod
-    def from_progress(cls, step: StepProgress) -> "StepResult":
+    def from_progress(cls, step: StepProgress) -> StepResult:
         return cls(step.number, step.total, step.instruction, step.state, round(step.seconds, 3), step.label,
                    step.layer_id, step.log_path, step.line_count, list(step.tail))
 
@@ -104,7 +104,7 @@ class BuildResult:
         return next((step for step in self.steps if step.state == FAILED), None)
 
     @classmethod
-    def from_progress(cls, progress: BuildProgress) -> "BuildResult":
+    def from_progress(cls, progress: BuildProgress) -> BuildResult:
         return cls(
             ok=progress.state == DONE,
             state=progress.state,
@@ -156,7 +156,7 @@ def build(
     labels: dict[str, str] | None = None,
     engine: Engine | None = None,
     log_dir: str | None = None,
-    keep_logs: int | None = KEEP_BUILD_LOGS,
+    keep_build_logs: int | None = KEEP_BUILD_LOGS,
     max_log_bytes: int | None = None,
     check: bool = True,
     watch: Callable[[BuildProgress], None] | None = None,
@@ -175,9 +175,9 @@ def build(
     ``record`` names a JSON-lines file that receives the engine's raw stream. A context larger than
     ``context_warning_bytes`` is still sent, after a warning written to ``notify`` (default sys.stderr)
     and kept in the result's ``warnings``. With ``log_dir``, each build's logs go to a folder of their own
-    in it. Before a build starts, the oldest log folders beyond the newest ``keep_logs`` (and beyond
-    ``max_log_bytes`` in all) are removed, never one a live result of this process refers to (None: no
-    limit).
+    in it. The logs of at most ``keep_build_logs`` builds are kept there, this one included (and at most
+    ``max_log_bytes`` in all): the oldest are removed before a build starts, never one a live result of
+    this process refers to (None: no limit).
     """
     instructions = check_buildable(dockerfile)
     tags = list(tags or ())
@@ -192,7 +192,8 @@ def build(
             )
     archive, dockerfile_name = make_context(dockerfile, context)
     context_warnings = [w for w in (_context_size_warning(archive, context, context_warning_bytes),
-                                     _context_links_warning(archive, context)) if w]
+                                     _context_links_warning(archive, context),
+                                     folder_dockerfile_warning(dockerfile, context)) if w]
     if context_warnings:
         notices.notify("\n".join(context_warnings), notify)
     engine = engine or connect()
@@ -200,10 +201,10 @@ def build(
         # A folder per build: logs are step-001.log, ..., so two builds sharing one folder (two at once,
         # or one after another) would append to each other's logs.
         os.makedirs(log_dir, exist_ok=True)
-        prune_build_logs(keep_logs, max_log_bytes, folder=log_dir, prefix="build-")
+        prune_build_logs(_others_kept(keep_build_logs), max_log_bytes, folder=log_dir, prefix="build-")
         log_dir = tempfile.mkdtemp(prefix="build-", dir=log_dir)
     else:
-        prune_build_logs(keep_logs, max_log_bytes, prefix=DEFAULT_PREFIX)
+        prune_build_logs(_others_kept(keep_build_logs), max_log_bytes, prefix=DEFAULT_PREFIX)
         log_dir = tempfile.mkdtemp(prefix=DEFAULT_PREFIX)
     progress = BuildProgress(log_dir, engine=engine.describe())
     keep_while_alive(progress, log_dir)
@@ -289,6 +290,11 @@ def build(
     if check and not result.ok:
         raise DockerBuildError(failure_message(result), result)
     return result
+
+
+def _others_kept(keep_build_logs: int | None) -> int | None:
+    """How many earlier builds' logs to keep beside the one about to start."""
+    return None if keep_build_logs is None else max(keep_build_logs - 1, 0)
 
 
 def _context_size_warning(archive, folder: str | None, limit: int | None) -> str:
