@@ -16,9 +16,9 @@ import json
 import os
 import socket
 import urllib.parse
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterator
 
 import docker
 import requests
@@ -124,7 +124,7 @@ class Engine:
 
     # --- builds ---
 
-    def post_build(self, context, params: dict, query_version: str | None = None) -> "BuildStream":
+    def post_build(self, context, params: dict, query_version: str | None = None) -> BuildStream:
         """Send a build request, ``POST /build``, with ``context`` (a tar file object) as its body.
 
         Args:
@@ -311,7 +311,7 @@ class Engine:
         with _engine_errors():
             self._api.start(container_id)
 
-    def attach_container(self, container_id: str) -> "EngineSocket":
+    def attach_container(self, container_id: str) -> EngineSocket:
         """Attach to a container's stdout and stderr (attach before starting, to miss no byte).
 
         Returns:
@@ -415,7 +415,7 @@ class Engine:
 
     # --- processes in a running container ---
 
-    def exec_socket(self, container_id: str, command: list[str]) -> tuple[str, "EngineSocket"]:
+    def exec_socket(self, container_id: str, command: list[str]) -> tuple[str, EngineSocket]:
         """Start ``command`` in a running container with stdin open and no terminal (``docker exec -i``).
 
         Returns:
@@ -465,7 +465,7 @@ class BuildStream:
         except Exception:  # already closed, or the connection is gone: nothing more to release
             pass
 
-    def __enter__(self) -> "BuildStream":
+    def __enter__(self) -> BuildStream:
         return self
 
     def __exit__(self, *exc) -> bool:

@@ -6,10 +6,10 @@ from IPython.core.magic import cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.display import display
 
-from ..parsing.dockerfile import find_problems
 from ..errors import BuildCancelled, DockerBuildError
 from ..operations.build import BuildResult, build, failure_message, parse_key_values
 from ..operations.replay import replay_build
+from ..parsing.dockerfile import find_problems
 from ..views.dockerfile_check import DockerfileCheck
 from .base import DockmagicMagics
 from .display import BuildDisplay

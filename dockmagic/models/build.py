@@ -11,7 +11,7 @@ import re
 import threading
 import time
 from collections import deque
-from typing import Callable
+from collections.abc import Callable
 
 from ..parsing.build_stream import (
     BuildFailed,

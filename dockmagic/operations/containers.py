@@ -11,8 +11,15 @@ import posixpath
 import shlex
 
 from ..engine import Engine, connect, is_connection_lost, remove_when_back
-from ..errors import (ContainerError, EngineConnectionLost, EngineRefused, Interrupted, InvalidInput, NotFound,
-                      first_line)
+from ..errors import (
+    ContainerError,
+    EngineConnectionLost,
+    EngineRefused,
+    Interrupted,
+    InvalidInput,
+    NotFound,
+    first_line,
+)
 from ..views.tables import Table, containers_table
 from .container_options import checked_options, note_remote_binds
 from .images import ensure_image, list_images, remove_images  # noqa: F401 (%docker_images, %docker_rmi use them here)
@@ -247,7 +254,7 @@ def remove(names, *, force: bool = False, engine: Engine | None = None) -> Remov
     names = check_names(names, check_container_name, "Name at least one container to remove, e.g. %docker_rm play.")
     engine = engine or connect()
     found = [find_container(engine, name) for name in names]
-    running = [name for name, attrs in zip(names, found) if attrs["State"].get("Running")]
+    running = [name for name, attrs in zip(names, found, strict=True) if attrs["State"].get("Running")]
     if running and not force:
         raise InvalidInput(
             f"{', '.join(repr(n) for n in running)} {'is' if len(running) == 1 else 'are'} running: stop "

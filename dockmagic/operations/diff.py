@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import tarfile
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Iterable, Iterator, NamedTuple
+from typing import NamedTuple
 
 from ..engine import Engine, connect
 from ..errors import EngineRefused, NotFound

@@ -22,8 +22,9 @@ import json
 import posixpath
 import tarfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator, NamedTuple
+from typing import NamedTuple
 
 from ..engine import Engine, connect
 from ..errors import DockmagicError
@@ -300,7 +301,7 @@ def attach_files(layers: list[HistoryLayer], saved: SavedImage) -> None:
     stacked, wasted = stack_layers(contents)
     for layer in layers:
         layer.empty = True
-    for layer, (files, added_bytes), wasted_bytes in zip(with_files, stacked, wasted):
+    for layer, (files, added_bytes), wasted_bytes in zip(with_files, stacked, wasted, strict=True):
         layer.empty = False
         layer.files = files
         layer.added_bytes = added_bytes

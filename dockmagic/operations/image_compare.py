@@ -87,7 +87,7 @@ def compare(committed: dict[str, tuple], rebuilt: dict[str, tuple]) -> list[Diff
         elif b is None:
             differences.append(Difference(path, "only in committed"))
         else:
-            what = [name for name, x, y in zip(("type", "mode", "owner", "owner", "link", "size", "content"), a, b)
-                    if x != y]
+            fields = ("type", "mode", "owner", "owner", "link", "size", "content")
+            what = [name for name, x, y in zip(fields, a, b, strict=True) if x != y]
             differences.append(Difference(path, "changed", ", ".join(dict.fromkeys(what))))
     return differences

@@ -22,7 +22,7 @@ class DeferredInterrupts:
         if self.raise_after is not None and self.count > self.raise_after:
             raise KeyboardInterrupt
 
-    def __enter__(self) -> "DeferredInterrupts":
+    def __enter__(self) -> DeferredInterrupts:
         if threading.current_thread() is threading.main_thread():
             self._previous = signal.signal(signal.SIGINT, self._handle)
         return self

@@ -23,7 +23,7 @@ class ContainerInfo(TextAndHtml):
     attrs: dict = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_inspect(cls, attrs: dict) -> "ContainerInfo":
+    def from_inspect(cls, attrs: dict) -> ContainerInfo:
         state = attrs.get("State", {})
         exit_code = state.get("ExitCode") if state.get("Status") == "exited" else None
         return cls(

@@ -28,8 +28,12 @@ from dataclasses import dataclass, field
 from ..engine import Engine, connect
 from ..errors import InvalidInput, NotFound
 from ..parsing.image_names import familiar_image_name
-from ..parsing.shell_to_dockerfile import dockerfile_lines, env_dict, is_state_only
-from ..parsing.shell_to_dockerfile import run_instruction  # noqa: F401 (the shell tests import it from here)
+from ..parsing.shell_to_dockerfile import (
+    dockerfile_lines,
+    env_dict,
+    is_state_only,
+    run_instruction,  # noqa: F401 (the shell tests import it from here)
+)
 from ..views import session_dockerfile_view
 from ..views.display import TextAndHtml
 from .image_compare import Difference, compare, filesystem_signature, image_signature
@@ -91,7 +95,8 @@ class SessionDockerfile(TextAndHtml):
 
     @property
     def reproduces(self) -> bool | None:
-        """After a rebuild: True when no file differs (beyond :data:`~dockmagic.operations.image_compare.IGNORED_PATHS`)."""
+        """After a rebuild: True when no file differs (beyond
+        :data:`~dockmagic.operations.image_compare.IGNORED_PATHS`)."""
         return None if self.differences is None else not self.differences
 
     def _text(self) -> str:

@@ -4,7 +4,6 @@ streams as they come, with a bounded tail kept for the result."""
 from __future__ import annotations
 
 import codecs
-import socket
 import ssl
 import struct
 import sys
@@ -61,7 +60,7 @@ class FrameReader:
             self.sock.settimeout(timeout)
             try:
                 data = self.sock.recv(1 << 16)
-            except (socket.timeout, BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            except (TimeoutError, BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
                 # BlockingIOError (plain socket) or SSLWant*Error (a TLS engine): timeout 0 and nothing there.
                 return None
             except OSError:  # the connection broke: as good as the end

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import posixpath
-from typing import Iterator
+from collections.abc import Iterator
 
 
 def member_path(name: str) -> str:

@@ -39,7 +39,8 @@ class DockerfileCheck(TextAndHtml):
             f'<li><b>line {p.line}</b>: {escape(p.message)} <code style="color:#6b7280">{escape(p.rule)}</code></li>'
             for p in self.problems
         )
-        verdict = (f'<div style="color:#b91c1c;font-weight:600">{len(self.problems)} problem(s)</div><ul>{problems}</ul>'
+        verdict = (f'<div style="color:#b91c1c;font-weight:600">{len(self.problems)} problem(s)</div>'
+                   f"<ul>{problems}</ul>"
                    if self.problems else '<div style="color:#15803d;font-weight:600">No problems found</div>')
         return (f'<div class="dockmagic-check">{verdict}<table><thead><tr><th>#</th><th>where</th>'
                 f"<th>instruction</th></tr></thead><tbody>{rows}</tbody></table></div>")

@@ -47,7 +47,7 @@ def history_text(history) -> str:
         for layer in history.layers
     ]
     widths = [max(len(row[column]) for row in rows) for column in range(len(header) - 1)]
-    lines = ["   ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "   " + row[-1]
+    lines = ["   ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "   " + row[-1]
              for row in rows]
     lines = [line.rstrip() for line in lines]
     if history.files_note:

@@ -36,12 +36,12 @@ class Table(TextAndHtml):
     def _text(self) -> str:
         widths = [len(c) for c in self.columns]
         for row in self.rows:
-            widths = [max(w, len(cell)) for w, cell in zip(widths, row)]
+            widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
         # As the CLI's tabwriter: 3 spaces of padding, each column at least 10 characters wide.
         widths = [max(width + len(COLUMN_GAP), MIN_COLUMN_WIDTH) for width in widths]
 
         def line(cells):
-            padded = [cell.ljust(width) for cell, width in zip(cells[:-1], widths[:-1])] + [cells[-1]]
+            padded = [cell.ljust(width) for cell, width in zip(cells[:-1], widths[:-1], strict=True)] + [cells[-1]]
             return "".join(padded).rstrip()
 
         return "\n".join([line(self.columns)] + [line(row) for row in self.rows])
