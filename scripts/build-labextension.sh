@@ -19,14 +19,6 @@ npx tsc
 node node_modules/@jupyterlab/builder/lib/build-labextension.js --core-path "$core" .
 # The builder empties its output folder; install.json tells `jupyter labextension list` who installed it.
 cp install.json ../dockmagic/labextension/install.json
-cd ..
+# .venv's share/jupyter/labextensions/dockmagic-highlight is a link to that folder (scripts/setup.sh makes it):
+# reload JupyterLab to use the new build. Another environment needs `pip install .` again.
 echo "build-labextension: built into dockmagic/labextension"
-# An editable install holds copies of the assets in the environment's share/jupyter: refresh them when
-# that environment's dockmagic is this checkout (and leave other environments alone).
-installed=$(cd / && "$python" -c 'import dockmagic, os; print(os.path.dirname(os.path.dirname(os.path.realpath(dockmagic.__file__))))' 2>/dev/null || true)
-if [ "$installed" = "$(pwd -P)" ]; then
-  "$python" -m pip install -q --no-deps -e .
-  "$(dirname "$python")/jupyter" labextension list 2>&1 | grep dockmagic-highlight
-else
-  echo "build-labextension: $python's dockmagic is not this checkout; reinstall it (pip install .) to use the new build"
-fi

@@ -20,6 +20,10 @@ if [ ! -f "$stamp" ] || [ setup.cfg -nt "$stamp" ] || ! .venv/bin/python -c "imp
   fi
   touch "$stamp"
 fi
+# The %%dockerfile highlighting extension: a wheel installs it into share/jupyter/labextensions, an editable
+# install does not (setuptools leaves data_files out of editable wheels), so link the built one there.
+ext=.venv/share/jupyter/labextensions/dockmagic-highlight
+[ -e "$ext" ] || { mkdir -p "$(dirname "$ext")" && ln -sfn "$PWD/dockmagic/labextension" "$ext"; }
 # The browser tests drive Debian's Chromium (Playwright uses it; it downloads no browser of its own).
 if [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
