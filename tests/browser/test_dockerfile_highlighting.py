@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import JupyterServer, screenshot
+from .conftest import SCREENSHOTS, JupyterServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.flaky(reruns=2)]
 
@@ -113,16 +113,25 @@ def check_highlighting(page, server: JupyterServer, name: str):
     assert word_style(page, 2, "FROM")["color"] == keyword["color"]
 
 
+def screenshot_cells(page, name: str):
+    """A picture of the notebook's cells only (the page below them is empty)."""
+    cells = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell")
+    first, last = cells.first.bounding_box(), cells.last.bounding_box()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), clip={
+        "x": first["x"] - 8, "y": first["y"] - 8, "width": first["width"] + 16,
+        "height": last["y"] + last["height"] - first["y"] + 16})
+
+
 def test_dockerfile_cells_are_coloured_as_dockerfiles_in_jupyterlab(lab, page):
     check_highlighting(page, lab, "highlight.ipynb")
-    cells = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook")
-    screenshot(page, "dockerfile-highlighting", cells)
+    screenshot_cells(page, "dockerfile-highlighting")
 
 
 def test_dockerfile_cells_are_coloured_as_dockerfiles_in_notebook_7(page):
     server = JupyterServer("notebook")
     try:
         check_highlighting(page, server, "highlight-nb7.ipynb")
-        screenshot(page, "dockerfile-highlighting-notebook7", page.locator(".jp-Notebook").first)
+        screenshot_cells(page, "dockerfile-highlighting-notebook7")
     finally:
         server.stop()
