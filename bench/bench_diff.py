@@ -108,7 +108,7 @@ Bytes first sent to the browser, before any click (target <= 200 KB):
 | that + the text/plain and text/html beside the widget | **{first_bytes:,}** |
 
 Counts: {diff.counts} ({cli_lines:,} lines from docker diff).
-"""
+"""  # noqa: E501 (a markdown table row is one line)
     print(section)
     results = ROOT / "bench" / "results"
     results.mkdir(parents=True, exist_ok=True)

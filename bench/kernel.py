@@ -53,12 +53,13 @@ class BenchKernel:
             try:
                 message = self.client.get_iopub_msg(timeout=timeout)
             except queue.Empty:
-                raise TimeoutError(code[:80])
+                raise TimeoutError(code[:80]) from None
             if message["parent_header"].get("msg_id") != msg_id:
                 continue
             kind = message["msg_type"]
             if kind == "comm_msg":
-                size = len(json.dumps(message["content"], default=str)) + sum(len(b) for b in message.get("buffers") or [])
+                size = (len(json.dumps(message["content"], default=str))
+                        + sum(len(b) for b in message.get("buffers") or []))
                 run.comm_messages.append((time.perf_counter() - started, size))
             elif kind in ("stream", "display_data", "execute_result", "error", "update_display_data"):
                 run.outputs.append(message["content"])

@@ -27,7 +27,24 @@ from .errors import (
 )
 from .operations.build import BuildResult, build
 
-__version__ = "0.1.0"
+
+def _version() -> str:
+    """The version in the package metadata (setup.cfg is its one source); in a source tree that was never
+    installed, setup.cfg's own line; "0+unknown" when neither is there."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("dockmagic")
+    except metadata.PackageNotFoundError:
+        import configparser
+        import pathlib
+
+        setup = configparser.ConfigParser(interpolation=None)
+        setup.read(pathlib.Path(__file__).resolve().parent.parent / "setup.cfg", encoding="utf-8")
+        return setup.get("metadata", "version", fallback="0+unknown")
+
+
+__version__ = _version()
 
 __all__ = [
     "BuildCancelled",

@@ -1,9 +1,11 @@
-# Sourced by setup-engine.sh and setup-podman.sh: the busybox base image's root file system, as the
-# official image lays it out, made from Debian's busybox-static (which the caller installs).
+# shellcheck shell=bash
+# Sourced by setup-engine.sh and setup-podman.sh (after lib.sh): the busybox base image's root file system,
+# as the official image lays it out, made from Debian's busybox-static.
 
 # busybox_rootfs ROOT: fill the empty folder ROOT.
 busybox_rootfs() {
   local root=$1
+  apt_install busybox-static
   mkdir -p "$root/bin" "$root/tmp" "$root/etc" "$root/root"
   cp /bin/busybox "$root/bin/busybox"
   # One link per applet, as the official busybox image has them.

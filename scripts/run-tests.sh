@@ -1,16 +1,25 @@
 #!/usr/bin/env bash
-# The tests, against real engines: sets everything up first (idempotent), then runs pytest.
+# The tests, against real engines: sets everything up first (idempotent), lints, then runs pytest.
 #
-# With no arguments: the whole suite against the local Docker Engine, then the integration tests (build,
-# cache, run, shell, diff, commit, history) again against Podman and against a remote Docker Engine reached
-# over TLS on 127.0.0.1. DOCKMAGIC_ENGINES chooses among "docker podman tls" (all three by default).
+# Always first: ruff over the Python code and shellcheck over scripts/*.sh (either complaining fails the run).
+# With no arguments: the engine-free tests (tests/unit/) with DOCKER_HOST pointing at no engine, then the
+# whole suite against the local Docker Engine, then the integration tests (build, cache, run, shell, diff,
+# commit, history) again against Podman and against a remote Docker Engine reached over TLS on 127.0.0.1.
+# DOCKMAGIC_ENGINES chooses among "docker podman tls" (all three by default).
 # With arguments: pytest with those arguments, against the local Docker Engine only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
 PYTEST=(.venv/bin/python -m pytest -q -rR -p no:cacheprovider)  # -rR: name any test that needed a rerun
+NOWHERE=unix:///nonexistent/dockmagic-no-engine.sock
 failed=0
+
+lint() {  # lint LABEL COMMAND...: a linter that must find nothing
+  local label=$1; shift
+  echo "run-tests: $label"
+  "$@" || { echo "run-tests: $label found problems (see above)" >&2; failed=1; }
+}
 
 run() {  # run LABEL PYTEST-ARGS...: one pytest run; exit 5 (nothing collected) is a failure here
   local label=$1; shift
@@ -26,10 +35,17 @@ run() {  # run LABEL PYTEST-ARGS...: one pytest run; exit 5 (nothing collected) 
   [ "$status" -eq 0 ] || { echo "run-tests: $label failed (exit $status)" >&2; failed=1; }
 }
 
+lint "ruff" .venv/bin/ruff check --no-cache --output-format concise .
+command -v shellcheck >/dev/null || { echo "run-tests: shellcheck is missing (apt-get install shellcheck)" >&2; exit 1; }
+lint "shellcheck scripts/*.sh" shellcheck -x scripts/*.sh
+
 if [ "$#" -gt 0 ]; then
   run "pytest $*" "$@"
   exit "$failed"
 fi
+
+# The claim that parsing, models, views, --check and replay need no engine, checked: no engine answers here.
+DOCKER_HOST=$NOWHERE run "the engine-free tests (tests/unit/) with DOCKER_HOST=$NOWHERE" tests/unit
 
 engines=${DOCKMAGIC_ENGINES:-docker podman tls}
 for engine in $engines; do

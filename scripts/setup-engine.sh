@@ -7,23 +7,12 @@
 # With no registry reachable, it makes busybox:latest and debian:bookworm locally with `docker import`.
 set -euo pipefail
 
-# shellcheck source=busybox-rootfs.sh
-source "$(dirname "$0")/busybox-rootfs.sh"
-
-say() { printf 'setup-engine: %s\n' "$*"; }
-die() { printf 'setup-engine: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=scripts/busybox-rootfs.sh
+source "$(dirname "${BASH_SOURCE[0]}")/busybox-rootfs.sh"
 
 engine_answers() { docker info >/dev/null 2>&1; }
-is_debian_root() { [ "$(id -u)" = 0 ] && [ -f /etc/debian_version ] && command -v apt-get >/dev/null; }
-
-apt_install() {
-  local missing=()
-  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  say "installing ${missing[*]} from Debian's packages"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-}
 
 start_dockerd() {
   # No init system here: start the daemon ourselves. --bridge=none: never create docker0 (a private range).
@@ -68,24 +57,24 @@ try_pull() {
 }
 
 make_busybox() {
-  apt_install busybox-static
-  local root; root=$(mktemp -d)
+  local root; new_temp_dir root
   busybox_rootfs "$root"
-  tar -C "$root" -c . | docker import -c 'CMD ["sh"]' -c "LABEL org.dockmagic.base-version=$BASE_VERSION" -m "made locally by dockmagic's setup (busybox-static)" - busybox:latest >/dev/null
-  rm -rf "$root"
+  tar -C "$root" -c . | docker import -c 'CMD ["sh"]' -c "LABEL org.dockmagic.base-version=$BASE_VERSION" \
+    -m "made locally by dockmagic's setup (busybox-static)" - busybox:latest >/dev/null
+  remove_temp_dir "$root"
 }
 
 make_debian() {
-  apt_install debootstrap
-  local root; root=$(mktemp -d)
-  local mirror=${DOCKMAGIC_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-  debootstrap --variant=minbase bookworm "$root" "$mirror" >/tmp/dockmagic-debootstrap.log 2>&1 \
-    || die "debootstrap failed; see /tmp/dockmagic-debootstrap.log"
+  apt_install debootstrap ca-certificates
+  local root; new_temp_dir root
+  # debootstrap's own default mirror; DOCKMAGIC_DEBIAN_MIRROR (a URL) replaces it where that one is out of reach.
+  debootstrap --variant=minbase bookworm "$root" ${DOCKMAGIC_DEBIAN_MIRROR:+"$DOCKMAGIC_DEBIAN_MIRROR"} \
+    >/tmp/dockmagic-debootstrap.log 2>&1 || die "debootstrap failed; see /tmp/dockmagic-debootstrap.log"
   # Trust the machine's CA bundle, as an image made behind a TLS-inspecting proxy would (pip over HTTPS).
   # It lives where no package rewrites it (installing ca-certificates regenerates /etc/ssl/certs), and
   # update-ca-certificates adds it to the system bundle too.
   local bundle=/usr/local/share/ca-certificates/machine-bundle.crt
-  mkdir -p "$root/etc/ssl/certs" "$root$(dirname $bundle)"
+  mkdir -p "$root/etc/ssl/certs" "$root$(dirname "$bundle")"
   cp /etc/ssl/certs/ca-certificates.crt "$root$bundle"
   cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
   rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
@@ -94,7 +83,7 @@ make_debian() {
     -c "ENV SSL_CERT_FILE=$bundle PIP_CERT=$bundle REQUESTS_CA_BUNDLE=$bundle CURL_CA_BUNDLE=$bundle" \
     -c "LABEL org.dockmagic.base-version=$BASE_VERSION" \
     -m "made locally by dockmagic's setup (debootstrap minbase bookworm)" - debian:bookworm >/dev/null
-  rm -rf "$root"
+  remove_temp_dir "$root"
 }
 
 ensure_image() {

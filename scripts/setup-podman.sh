@@ -24,8 +24,10 @@
 #     sees the same images and containers.
 #   - storage: the default (overlay on /var/lib/containers/storage, native diff on ext4) works as it is.
 set -euo pipefail
-# shellcheck source=busybox-rootfs.sh
-source "$(dirname "$0")/busybox-rootfs.sh"
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=scripts/busybox-rootfs.sh
+source "$(dirname "${BASH_SOURCE[0]}")/busybox-rootfs.sh"
 
 SOCK_PATH=/run/podman/podman.sock
 SOCK=unix://$SOCK_PATH
@@ -33,20 +35,11 @@ NETNS=dockmagic-podman
 CONF=/etc/containers/containers.conf.d/50-dockmagic.conf
 LOG=/var/log/podman-service.log
 
-say() { printf 'setup-podman: %s\n' "$*"; }
-die() { printf 'setup-podman: %s\n' "$*" >&2; exit 1; }
-
-[ "$(id -u)" = 0 ] && [ -f /etc/debian_version ] && command -v apt-get >/dev/null \
-  || die "needs root on Debian (apt-get); install Podman and start 'podman system service' yourself elsewhere."
+require_debian_root "install Podman and start 'podman system service' yourself elsewhere."
 
 ensure_packages() {
-  local missing=()
-  for pkg in podman iproute2 curl; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
-  if [ ${#missing[@]} -eq 0 ]; then say "podman $(podman version --format '{{.Client.Version}}') installed"; return 0; fi
-  say "installing ${missing[*]} from Debian's packages"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-  say "installed podman $(podman version --format '{{.Client.Version}}')"
+  apt_install podman iproute2 curl procps python3
+  say "podman $(podman version --format '{{.Client.Version}}') installed"
 }
 
 ensure_config() {
@@ -101,7 +94,8 @@ service_lost_its_folder() {
 ensure_service() {
   if service_answers && service_lost_its_folder; then
     say "the service on $SOCK runs in a deleted folder, where it cannot start containers: restarting it"
-    kill $(service_pids) 2>/dev/null || true
+    local pids; mapfile -t pids < <(service_pids)
+    kill "${pids[@]}" 2>/dev/null || true
     for _ in $(seq 1 20); do [ -z "$(service_pids)" ] && break; sleep 0.5; done
   fi
   if service_answers; then
@@ -139,13 +133,11 @@ name_like_a_pull() {
 
 make_busybox_rootfs() {
   # As scripts/setup-engine.sh does for Docker.
-  dpkg -s busybox-static >/dev/null 2>&1 || {
-    apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static >/dev/null; }
-  local root; root=$(mktemp -d)
+  local root; new_temp_dir root
   busybox_rootfs "$root"
   tar -C "$root" -c . | podman import -q -c 'CMD ["sh"]' \
     -m "made locally by dockmagic's setup (busybox-static)" - docker.io/library/busybox:latest >/dev/null
-  rm -rf "$root"
+  remove_temp_dir "$root"
 }
 
 ensure_image() {
@@ -158,22 +150,22 @@ ensure_image() {
     docker save "$short" | podman load -q >/dev/null
     name_like_a_pull "$short"
     say "loaded $full into podman from the Docker engine's $short"
-    return 0
-  fi
-  if [ "$short" = busybox:latest ]; then
+  elif [ "$short" = busybox:latest ]; then
     make_busybox_rootfs
     say "made $full in podman from busybox-static (no Docker image to copy)"
-    return 0
+  else
+    die "$short is in neither Podman's store nor the Docker engine's; run scripts/setup-engine.sh (it makes it), then this again"
   fi
-  say "WARNING: $short is in neither store; run scripts/setup-engine.sh, then this again"
+  podman_has "$full" || die "$full is still missing from Podman's store after loading it"
 }
 
 check_run() {
   # The podman CLI on the host network, with no network: shows the config lets a container start.
+  local out
   if out=$(podman run --rm --network none docker.io/library/busybox:latest echo ok 2>&1) && [ "$out" = ok ]; then
     say "podman run works"
   else
-    say "WARNING: podman run fails: $out"
+    die "podman cannot start a container: $out"
   fi
 }
 

@@ -25,6 +25,8 @@
 # Logs: /var/log/dockmagic-tls-dockerd.log and /var/log/dockmagic-tls-containerd.log.
 # Debian, root only.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 cd "$(dirname "$0")/.."
 
@@ -47,19 +49,15 @@ DOCKERD_LOG=/var/log/dockmagic-tls-dockerd.log
 CONTAINERD_LOG=/var/log/dockmagic-tls-containerd.log
 IMAGES=(busybox:latest debian:bookworm)
 
-say() { printf 'setup-tls-engine: %s\n' "$*"; }
-die() { printf 'setup-tls-engine: %s\n' "$*" >&2; exit 1; }
-
 CHANGED=0
 changed() { CHANGED=1; say "$*"; }
 
-[ "$(id -u)" = 0 ] && [ -f /etc/debian_version ] && command -v apt-get >/dev/null \
-  || die "needs root on Debian (apt-get); elsewhere, start a dockerd with --tlsverify on $ADDRESS yourself."
+require_debian_root "elsewhere, start a dockerd with --tlsverify on $ADDRESS yourself."
 
 # The docker CLI against this engine, and against the main one (never this one, even if the caller sourced
 # client/env.sh before running this script again).
 tls_docker() {
-  DOCKER_HOST=$ADDRESS DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=$CLIENT_DIR DOCKER_CONTEXT= docker "$@"
+  DOCKER_HOST=$ADDRESS DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=$CLIENT_DIR DOCKER_CONTEXT='' docker "$@"
 }
 main_docker() {
   if [ "${DOCKER_HOST:-}" = "$ADDRESS" ]; then
@@ -70,13 +68,9 @@ main_docker() {
 }
 
 ensure_packages() {
-  local missing=()
-  for pkg in docker.io containerd runc openssl; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  say "installing ${missing[*]} from Debian's packages"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-  CHANGED=1
+  local package absent=0
+  for package in docker.io containerd runc openssl; do is_installed "$package" || absent=1; done
+  [ "$absent" = 0 ] || { apt_install docker.io containerd runc openssl; CHANGED=1; }
 }
 
 # --- certificates ---------------------------------------------------------------------------------------

@@ -1,12 +1,21 @@
-"""Shared fixtures. Engine tests talk to the real engine the setup script started; nothing is faked."""
+"""Shared fixtures. Engine tests talk to the real engine the setup script started; nothing is faked.
+
+Layout: tests/unit/ holds the tests that need no engine (parser, model, views, --check, replay); they run with
+DOCKER_HOST pointing nowhere (tests/unit/conftest.py). The tests at the top level and in tests/browser/ may
+use an engine; those that do carry the ``engine`` marker, which the hook below enforces."""
 
 from __future__ import annotations
 
 import os
+import pathlib
 import subprocess
 import uuid
 
 import pytest
+
+UNIT = pathlib.Path(__file__).parent / "unit"
+# Fixtures that talk to the engine: a test using one (directly or through another fixture) is an engine test.
+ENGINE_FIXTURES = {"engine", "all_container_ids", "cleanup"}
 
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium floods the closed network with refused connections.
@@ -86,6 +95,45 @@ def engine_left_as_found():
 
 
 @pytest.fixture
+def cleanup():
+    """Names of containers and images to remove after the test, whatever happened."""
+    made = {"containers": [], "images": []}
+    yield made
+    for name in made["containers"]:
+        docker_cli("rm", "-f", name, check=False)
+    for name in made["images"]:
+        docker_cli("rmi", "-f", name, check=False)
+
+
+def marker_problem(item) -> str | None:
+    """Why a test's markers do not say what it needs, or None: a test in tests/unit/ needs no engine and no
+    browser; a test elsewhere that uses an engine fixture is marked ``engine``."""
+    parametrized = getattr(item, "callspec", None)  # a parameter named like a fixture (engine="docker") is not it
+    engine_fixtures = sorted(ENGINE_FIXTURES.intersection(item.fixturenames)
+                             - set(parametrized.params if parametrized else ()))
+    if UNIT in pathlib.Path(item.path).parents:
+        marked = [name for name in ("engine", "integration", "browser") if item.get_closest_marker(name)]
+        if marked or engine_fixtures:
+            return (f"{item.nodeid} is in tests/unit/, which needs no engine and no browser, but it "
+                    f"{'is marked ' + ', '.join(marked) if marked else 'uses ' + ', '.join(engine_fixtures)}: "
+                    "move it to tests/ (engine) or tests/browser/")
+        return None
+    if engine_fixtures and not item.get_closest_marker("engine"):
+        return (f"{item.nodeid} uses the engine ({', '.join(engine_fixtures)}) but is not marked engine: add "
+                "pytest.mark.engine (and pytest.mark.integration if every engine should run it)")
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """The markers hold: checked on every collected test before ``-m`` selects any, so that a run of
+    ``-m "not engine"`` with no engine, or of ``-m integration`` on another engine, misses no test."""
+    problems = [problem for problem in map(marker_problem, items) if problem]
+    if problems:
+        raise pytest.UsageError("tests whose markers do not say what they need:\n  " + "\n  ".join(problems))
+
+
+@pytest.fixture
 def ipython_shell():
     """A real IPython shell (not a kernel) with dockmagic loaded: magics take their text path."""
     from IPython.core.interactiveshell import InteractiveShell
@@ -94,6 +142,18 @@ def ipython_shell():
     shell.run_line_magic("load_ext", "dockmagic")
     yield shell
     shell.run_line_magic("unload_ext", "dockmagic")
+
+
+@pytest.fixture
+def settings(ipython_shell):
+    """The shell's DockMagic, put back as it was after the test."""
+    from dockmagic.magics.settings import DockMagic
+
+    instance = DockMagic.instance()
+    before = {name: getattr(instance, name) for name in instance.trait_names(config=True)}
+    yield instance
+    for name, value in before.items():
+        setattr(instance, name, value)
 
 
 @pytest.fixture

@@ -20,17 +20,6 @@ from .conftest import docker_cli
 pytestmark = [pytest.mark.engine, pytest.mark.integration]
 
 
-@pytest.fixture
-def cleanup():
-    """Names of containers and images to remove after the test, whatever happened."""
-    made = {"containers": [], "images": []}
-    yield made
-    for name in made["containers"]:
-        docker_cli("rm", "-f", name, check=False)
-    for name in made["images"]:
-        docker_cli("rmi", "-f", name, check=False)
-
-
 def left_behind(before: set[str], now: set[str]) -> set[str]:
     """Containers made since ``before`` that dockmagic made (they carry its label). Other engineers' tests
     create and remove containers on the same engine meanwhile, so the whole list is not compared."""
@@ -132,7 +121,8 @@ def test_run_bad_names_are_refused_before_anything_is_sent(ipython_shell, all_co
     before = all_container_ids()
     with pytest.raises(DockmagicError, match=r"'bad name!' is not a valid container name"):
         ipython_shell.run_line_magic("docker_run", "--name 'bad name!' busybox true")
-    with pytest.raises(DockmagicError, match=r"'Busy/Box' is not a valid image name \(repository names are lowercase\)"):
+    with pytest.raises(DockmagicError,
+                       match=r"'Busy/Box' is not a valid image name \(repository names are lowercase\)"):
         ipython_shell.run_line_magic("docker_run", "Busy/Box true")
     with pytest.raises(DockmagicError, match=r"-e '=x' is not KEY=VALUE"):
         ipython_shell.run_line_magic("docker_run", "-e =x busybox true")

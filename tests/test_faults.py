@@ -628,7 +628,8 @@ failures = []
 def build(letter):
     try:
         ip.run_cell_magic("dockerfile", f"--no-cache -t {token}-{{letter}}:1 -o result_{{letter}}",
-                          f"FROM busybox\\nRUN for i in 1 2 3 4 5 6 7 8; do echo {token}-{{letter}}-$i; sleep 0.25; done\\n")
+                          "FROM busybox\\n"
+                          f"RUN for i in 1 2 3 4 5 6 7 8; do echo {token}-{{letter}}-$i; sleep 0.25; done\\n")
     except Exception as error:
         failures.append(repr(error))
 threads = [threading.Thread(target=build, args=(letter,)) for letter in "ab"]
@@ -659,7 +660,7 @@ print(failures)
     # They did run at the same time.
     assert results["a"]["start"] < results["b"]["end"] and results["b"]["start"] < results["a"]["end"]
     assert results["a"]["dir"] != results["b"]["dir"]
-    for mine, other in (("a", "b"), ("b", "a")):
+    for mine in ("a", "b"):
         log = results[mine]["log"]
         assert [line for line in log.splitlines() if token in line] == [f"{token}-{mine}-{i}" for i in range(1, 9)]
     assert len(views) == 2

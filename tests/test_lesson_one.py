@@ -26,7 +26,7 @@ from .conftest import docker_cli, engine_is_podman
 
 pytestmark = [
     pytest.mark.engine, pytest.mark.integration,
-    # Every test here needs the install cell (and the rebuild's RUN) to reach deb.debian.org.
+    # Every test here needs the install cell (and the rebuild's RUN) to reach Debian's package mirror.
     pytest.mark.skipif(engine_is_podman(), reason=(
         "the lesson installs figlet with apt over the network; scripts/setup-podman.sh runs the Podman service "
         "in a loopback-only network namespace (through the Docker-compatible API Podman would otherwise put "

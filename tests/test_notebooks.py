@@ -76,6 +76,7 @@ def fresh_run(tmp_path_factory):
     return out
 
 
+@pytest.mark.engine
 def test_every_notebook_runs_and_writes_html(fresh_run):
     for path in NOTEBOOKS:
         assert (fresh_run / path.name).exists()
@@ -83,12 +84,13 @@ def test_every_notebook_runs_and_writes_html(fresh_run):
         assert "<html" in html and "dockmagic" in html
 
 
+@pytest.mark.engine
 def test_committed_outputs_match_a_fresh_run_in_kind(fresh_run):
     for path in NOTEBOOKS:
         committed = nbformat.read(path, as_version=4)
         fresh = nbformat.read(fresh_run / path.name, as_version=4)
         assert code_cells(committed), f"{path.name} has no code"
-        for number, (old, new) in enumerate(zip(code_cells(committed), code_cells(fresh)), 1):
+        for number, (old, new) in enumerate(zip(code_cells(committed), code_cells(fresh), strict=True), 1):
             assert old.source == new.source, f"{path.name} cell {number} changed since its outputs were committed"
             assert kind_of(old) == kind_of(new), (
                 f"{path.name} code cell {number}: the committed outputs are stale; run "
@@ -96,6 +98,7 @@ def test_committed_outputs_match_a_fresh_run_in_kind(fresh_run):
         assert "application/vnd.jupyter.widget-state+json" in committed.metadata.get("widgets", {}), path.name
 
 
+@pytest.mark.engine
 def test_the_lesson_notebooks_show_what_they_teach(fresh_run):
     lesson = (fresh_run / "01-interactive-image.ipynb").read_text()
     assert "A /usr/share/figlet" in lesson or "/usr/share/figlet" in lesson

@@ -7,10 +7,12 @@ import os
 
 import pytest
 
-from dockmagic import DockerBuildError, EngineUnavailable
+from dockmagic import DockerBuildError
 from dockmagic.engine import _connected
 
 from .conftest import docker_cli
+
+pytestmark = [pytest.mark.engine]
 
 
 @pytest.fixture
@@ -63,19 +65,3 @@ def test_cells_record_with_an_engine_and_replay_without(ipython_shell, tmp_path,
     assert shell.user_ns["broken"].exit_code == 2
     assert str(replayed_diff) == str(live_diff)
     assert replayed_diff.counts == live_diff.counts
-
-
-def test_without_a_recording_the_engine_error_says_so(ipython_shell, tmp_path, monkeypatch):
-    ipython_shell.run_line_magic("docker_recordings", str(tmp_path / "empty"))
-    no_engine(monkeypatch)
-    with pytest.raises(EngineUnavailable, match="no recording of this cell"):
-        ipython_shell.run_cell_magic("dockerfile", "", "FROM busybox\nRUN echo never recorded\n")
-
-
-def test_check_and_info_need_no_recording(ipython_shell, tmp_path, monkeypatch, capsys):
-    ipython_shell.run_line_magic("docker_recordings", str(tmp_path / "empty"))
-    no_engine(monkeypatch)
-    ipython_shell.run_cell_magic("dockerfile", "--check", "FROM busybox\nRUN true\n")
-    assert not ipython_shell.run_line_magic("docker_info", "").available
-    assert "no problems found" in capsys.readouterr().out
-    ipython_shell.run_line_magic("docker_recordings", "off")

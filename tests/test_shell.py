@@ -38,16 +38,6 @@ def hang_guard():
     done.set()
 
 
-@pytest.fixture
-def cleanup():
-    made = {"containers": [], "images": []}
-    yield made
-    for name in made["containers"]:
-        docker_cli("rm", "-f", name, check=False)
-    for name in made["images"]:
-        docker_cli("rmi", "-f", name, check=False)
-
-
 @pytest.fixture(params=sorted(SHELLS))
 def box(request, ipython_shell, unique_name, cleanup):
     """A running container started with %docker_start (busybox: sh; debian: bash); its name."""

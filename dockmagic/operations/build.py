@@ -24,7 +24,7 @@ from ..engine import Engine, connect, is_connection_lost, remove_when_back
 from ..errors import BuildCancelled, DockerBuildError, DockerfileError, DockmagicError
 from ..models.build import DONE, FAILED, BuildProgress, StepProgress
 from ..parsing.build_stream import BuildEvent, build_events
-from .context import links_leaving_context, make_context
+from .context import folder_dockerfile_warning, links_leaving_context, make_context
 from .names import check_image_reference
 
 EventListener = Callable[[BuildEvent], None]
@@ -183,7 +183,8 @@ def build(
             )
     archive, dockerfile_name = make_context(dockerfile, context)
     context_warnings = [w for w in (_context_size_warning(archive, context, context_warning_bytes),
-                                     _context_links_warning(archive, context)) if w]
+                                     _context_links_warning(archive, context),
+                                     folder_dockerfile_warning(dockerfile, context)) if w]
     if context_warnings:
         notify = notify or sys.stderr
         notify.write("".join(warning + "\n" for warning in context_warnings))

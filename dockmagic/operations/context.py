@@ -1,53 +1,320 @@
-"""The build context: the tar sent to the engine with the cell's Dockerfile in it."""
+"""The build context: the tar sent to the engine, the same one ``docker build DIR`` sends.
+
+With a folder, the tar holds the folder's files filtered by its ``.dockerignore`` with the docker CLI's
+pattern rules, the ``.dockerignore`` itself unchanged, and the cell's Dockerfile as ``Dockerfile``, in
+the place of the folder's own (which stays untouched on disk). Every header is what the CLI writes (owner
+0:0 without names, permission bits only, whole-second times, the CLI's walk order), so an unchanged folder
+and cell give the same bytes every time: the engine's cache serves ``COPY .`` and shares its entries
+with the CLI's builds of the same folder. The engine, not the client, removes a ``Dockerfile`` or
+``.dockerignore`` that the ``.dockerignore`` excludes, as it does for the CLI.
+
+The same tar serves the legacy builder and BuildKit (``POST /build?version=2``): both read the
+Dockerfile by its name, ``Dockerfile``, from the context.
+"""
 
 from __future__ import annotations
 
 import io
 import os
 import posixpath
+import re
+import stat
 import tarfile
-import uuid
-
-from docker.utils.build import tar as tar_folder
+import tempfile
+import typing
 
 from ..errors import BuildContextError
 
+DOCKERFILE_NAME = "Dockerfile"
+IGNORE_FILE = ".dockerignore"
+
 
 def read_dockerignore(folder: str) -> list[str]:
-    """The patterns of ``folder/.dockerignore`` (comments and blank lines left out)."""
-    path = os.path.join(folder, ".dockerignore")
-    if not os.path.exists(path):
+    """The patterns of ``folder/.dockerignore`` as the docker CLI reads them: a UTF-8 BOM dropped, a line
+    starting with ``#`` is a comment (only at the very start of the line), blanks trimmed, each path
+    cleaned and made relative (``/a/./b/`` is ``a/b``), ``!`` kept in front."""
+    path = os.path.join(folder, IGNORE_FILE)
+    try:
+        with open(path, "rb") as handle:
+            text = handle.read().decode("utf-8", errors="replace")
+    except FileNotFoundError:
         return []
-    with open(path, encoding="utf-8") as handle:
-        lines = [line.strip() for line in handle.read().splitlines()]
-    return [line for line in lines if line and not line.startswith("#")]
+    except OSError as error:
+        raise BuildContextError(f"Cannot read {path}: {error.strerror}.") from None
+    patterns = []
+    for line in text.removeprefix("\ufeff").splitlines():
+        if line.startswith("#"):
+            continue
+        pattern = line.strip()
+        if not pattern:
+            continue
+        negated = pattern.startswith("!")
+        if negated:
+            pattern = pattern[1:].strip()
+        if pattern:
+            # Go's filepath.Clean, then a leading / dropped: patterns are relative to the context.
+            pattern = re.sub("^/+", "/", posixpath.normpath(pattern))
+            if len(pattern) > 1 and pattern.startswith("/"):
+                pattern = pattern[1:]
+        patterns.append("!" + pattern if negated else pattern)
+    return patterns
 
 
-def make_context(dockerfile: str, folder: str | None = None) -> tuple[io.BytesIO, str]:
-    """A tar of ``folder`` (honouring its .dockerignore) plus the Dockerfile; returns it and the name the
-    Dockerfile has inside it. Without a folder, the context holds only the Dockerfile."""
+class _Pattern:
+    """One .dockerignore pattern as the docker CLI compiles it: ``*`` and ``?`` stop at ``/``, ``**``
+    crosses folders, ``[...]`` is a class, ``\\`` makes the next character literal. Like the CLI, a
+    pattern without wildcards is compared as text, ``x**`` as a prefix and ``**x`` as a suffix."""
+
+    def __init__(self, text: str):
+        self.exclusion = text.startswith("!")
+        if self.exclusion:
+            text = text[1:]
+        self.text = text
+        self.kind, expression = self._compile(text)
+        self.regex = re.compile(expression) if self.kind == "regex" else None
+
+    @staticmethod
+    def _compile(pattern: str) -> tuple[str, str]:
+        """The kind of match and the regular expression the CLI builds: only ``.+()|{}$`` escaped,
+        ``[`` and ``]`` passed on to the regular expression."""
+        out, kind, i, n = ["^"], "exact", 0, len(pattern)
+        while i < n:
+            first = i == 0
+            char = pattern[i]
+            i += 1
+            if char == "*":
+                if i < n and pattern[i] == "*":
+                    i += 1
+                    if i < n and pattern[i] == "/":
+                        i += 1
+                    if i >= n:
+                        out.append(".*")
+                        kind = "prefix" if kind == "exact" else "regex"
+                    else:
+                        out.append("(.*/)?")
+                        kind = "regex"
+                    if first:
+                        kind = "suffix"
+                else:
+                    out.append("[^/]*")
+                    kind = "regex"
+            elif char == "?":
+                out.append("[^/]")
+                kind = "regex"
+            elif char in ".+()|{}$":
+                out.append("\\" + char)
+            elif char == "\\":
+                if i < n:
+                    out.append(re.escape(pattern[i]))
+                    i += 1
+                    kind = "regex"
+                else:
+                    out.append("\\\\")
+            elif char in "[]":
+                out.append(char)
+                kind = "regex"
+            else:
+                out.append(char)
+        return kind, "".join(out) + r"\Z"
+
+    def match(self, path: str) -> bool:
+        if self.kind == "exact":
+            return path == self.text
+        if self.kind == "prefix":
+            return path.startswith(self.text[:-2])
+        if self.kind == "suffix":
+            suffix = self.text[2:]
+            return path.endswith(suffix) or (suffix.startswith("/") and path == suffix[1:])
+        return self.regex.match(path) is not None
+
+
+class IgnoreRules:
+    """The patterns of a .dockerignore, matched against paths the way the docker CLI's walk does."""
+
+    def __init__(self, patterns: list[str]):
+        self.patterns = []
+        for text in patterns:
+            if text == "!":
+                raise BuildContextError('.dockerignore has a line "!" alone: write the path to keep after it.')
+            try:
+                self.patterns.append(_Pattern(text))
+            except (ValueError, re.error) as error:
+                raise BuildContextError(f".dockerignore pattern {text!r} is not valid ({error}). "
+                                        "Fix or remove that line.") from None
+        self.has_exclusions = any(p.exclusion for p in self.patterns)
+
+    def excluded(self, path: str, parent: list[bool] | None = None) -> tuple[bool, list[bool]]:
+        """Whether ``path`` (relative, with ``/``) is left out, and what each pattern matched, to pass as
+        ``parent`` for the paths inside it. Without ``parent``, every folder above ``path`` is tried."""
+        matched, state = False, []
+        for index, pattern in enumerate(self.patterns):
+            hit = bool(parent) and parent[index]
+            if not hit and pattern.exclusion == matched:
+                hit = pattern.match(path)
+                if not hit and parent is None:
+                    folders = path.split("/")[:-1]
+                    hit = any(pattern.match("/".join(folders[:k])) for k in range(1, len(folders) + 1))
+            state.append(hit)
+            if hit:
+                matched = not pattern.exclusion
+        return matched, state
+
+    def may_keep_inside(self, folder: str) -> bool:
+        """True when a ``!`` pattern could bring back something inside an excluded ``folder``."""
+        prefix = folder + "/"
+        return any(p.exclusion and (p.text + "/").startswith(prefix) for p in self.patterns)
+
+
+def context_paths(folder: str, patterns: list[str]) -> list[str]:
+    """The paths of ``folder`` (relative, ``/``-separated) that the docker CLI sends for these patterns,
+    in its order. The CLI always sends its Dockerfile and .dockerignore: the engine removes them after
+    reading them when the patterns exclude them."""
+    patterns = list(patterns)
+    for always in (IGNORE_FILE, DOCKERFILE_NAME):
+        if IgnoreRules(patterns).excluded(always)[0]:
+            patterns.append("!" + always)
+    rules = IgnoreRules(patterns)
+    found: list[str] = []
+
+    def walk(relative: str, parent: list[bool] | None) -> None:
+        try:
+            names = sorted(os.listdir(os.path.join(folder, relative)))
+        except OSError as error:
+            raise BuildContextError(f"Cannot read the folder {os.path.join(folder, relative)!r} of the build "
+                                    f"context: {error.strerror}.") from None
+        for name in names:
+            path = posixpath.join(relative, name) if relative else name
+            try:
+                is_folder = stat.S_ISDIR(os.lstat(os.path.join(folder, path)).st_mode)
+            except OSError as error:  # gone since the folder was listed
+                raise BuildContextError(f"Cannot read {os.path.join(folder, path)!r} in the build context: "
+                                        f"{error.strerror}.") from None
+            skip, state = rules.excluded(path, parent)
+            if skip and not (is_folder and rules.has_exclusions and rules.may_keep_inside(path)):
+                continue
+            if not skip:
+                found.append(path)
+            if is_folder:
+                walk(path, state)
+
+    walk("", None)
+    return found
+
+
+def _header(archive: tarfile.TarFile, full_path: str, name: str) -> tarfile.TarInfo | None:
+    """The tar header the docker CLI writes for a file: owner 0:0 with no names, whole seconds."""
+    info = archive.gettarinfo(full_path, arcname=name)
+    if info is None:  # a socket: the CLI leaves those out too
+        return None
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    info.mtime = int(info.mtime)
+    return info
+
+
+def _dockerfile_header(folder: str, data: bytes) -> tarfile.TarInfo:
+    """The cell's Dockerfile as if saved over ``folder/Dockerfile``: that file's mode and time when it
+    exists (so an unchanged cell gives an unchanged header), else a new file's."""
+    info = tarfile.TarInfo(DOCKERFILE_NAME)
+    info.size = len(data)
+    info.mode = 0o644
+    try:
+        existing = os.stat(os.path.join(folder, DOCKERFILE_NAME)) if folder else None
+    except OSError:
+        existing = None
+    if existing is not None and stat.S_ISREG(existing.st_mode):
+        info.mode = existing.st_mode & 0o7777
+        info.mtime = int(existing.st_mtime)
+    elif folder:
+        info.mtime = int(os.stat(folder).st_mtime)
+    return info
+
+
+def _same_text(cell: str, on_disk: bytes) -> bool:
+    """True when a file's bytes hold the cell's text, up to line endings and the newlines at the end (a
+    notebook cell keeps no final newline; a file written on Windows has CRLF)."""
+    def normal(text: str) -> str:
+        return text.replace("\r\n", "\n").rstrip("\n")
+
+    return normal(on_disk.decode("utf-8", errors="replace")) == normal(cell)
+
+
+def _folder_dockerfile(folder: str | None) -> bytes | None:
+    """The bytes of ``folder/Dockerfile``, or None when there is no such regular file."""
+    if not folder:
+        return None
+    path = os.path.join(folder, DOCKERFILE_NAME)
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as error:
+        raise BuildContextError(f"Cannot read {path}: {error.strerror}.") from None
+
+
+def folder_dockerfile_warning(dockerfile: str, folder: str | None) -> str:
+    """A warning when ``folder`` holds a Dockerfile whose text differs from the cell's, else ""."""
+    on_disk = _folder_dockerfile(folder)
+    if on_disk is None or _same_text(dockerfile, on_disk):
+        return ""
+    path = os.path.join(folder, DOCKERFILE_NAME)
+    return (f"Warning: {path} differs from the cell; the cell's Dockerfile was built (sent as Dockerfile in "
+            "the context, as if saved there; the file on disk is unchanged). Save the cell there for the "
+            "docker CLI to build the same image.")
+
+
+def make_context(dockerfile: str, folder: str | None = None) -> tuple[typing.BinaryIO, str]:
+    """The context tar, at its start, and the name of the Dockerfile in it (always ``Dockerfile``).
+
+    With ``folder``: what ``docker build folder`` sends when ``folder/Dockerfile`` holds the cell's text,
+    in a temporary file (a context can be large). When that file already holds the cell's text (up to line
+    endings and final newlines), it is sent as it is, byte for byte, as the CLI sends it. Without: a context holding only the Dockerfile. Raises
+    :class:`BuildContextError` when the folder is missing or a file in it cannot be read."""
     data = dockerfile.encode("utf-8")
-    if folder is None:
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w") as archive:
-            info = tarfile.TarInfo("Dockerfile")
-            info.size = len(data)
-            info.mode = 0o644
-            archive.addfile(info, io.BytesIO(data))
-        buffer.seek(0)
-        return buffer, "Dockerfile"
-    if not os.path.isdir(folder):
+    if folder is not None and not os.path.isdir(folder):
         raise BuildContextError(
             f"The build context folder {folder!r} does not exist (from {os.getcwd()!r}). "
             "Give --context an existing folder, or leave it out to send only the Dockerfile."
         )
-    # A name of its own, so that a Dockerfile already in the folder is neither used nor overwritten.
-    name = f".dockmagic-{uuid.uuid4().hex[:8]}.Dockerfile"
+    if folder is not None and os.path.isdir(os.path.join(folder, DOCKERFILE_NAME)):
+        raise BuildContextError(f"{os.path.join(folder, DOCKERFILE_NAME)!r} is a folder: the build needs that "
+                                "name for the cell's Dockerfile. Rename the folder, or give another --context.")
+    buffer = io.BytesIO() if folder is None else tempfile.TemporaryFile()
     try:
-        archive = tar_folder(folder, exclude=read_dockerignore(folder), dockerfile=(name, dockerfile))
-    except OSError as error:
-        raise BuildContextError(f"Cannot read the build context {folder!r}: {error}.") from None
-    return archive, name
+        _write_context(buffer, data, folder)
+    except BaseException:
+        buffer.close()
+        raise
+    buffer.seek(0)
+    return buffer, DOCKERFILE_NAME
+
+
+def _write_context(buffer: typing.BinaryIO, data: bytes, folder: str | None) -> None:
+    """Writes the tar of ``folder``'s context, with ``data`` as its Dockerfile, into ``buffer``."""
+    on_disk = _folder_dockerfile(folder)
+    replace_dockerfile = on_disk is None or not _same_text(data.decode("utf-8"), on_disk)
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        paths = context_paths(folder, read_dockerignore(folder)) if folder is not None else [DOCKERFILE_NAME]
+        if DOCKERFILE_NAME not in paths:
+            paths = sorted([*paths, DOCKERFILE_NAME], key=lambda p: p.split("/"))
+        for path in paths:
+            if path == DOCKERFILE_NAME and replace_dockerfile:
+                archive.addfile(_dockerfile_header(folder, data), io.BytesIO(data))
+                continue
+            full_path = os.path.join(folder, path)
+            try:
+                info = _header(archive, full_path, path)
+                if info is None:
+                    continue
+                if info.isreg():
+                    with open(full_path, "rb") as handle:
+                        archive.addfile(info, handle)
+                else:
+                    archive.addfile(info)
+            except OSError as error:
+                raise BuildContextError(f"Cannot read {full_path!r} in the build context: {error.strerror}. "
+                                        "Make it readable, or list it in .dockerignore.") from None
 
 
 def links_leaving_context(archive) -> list[tuple[str, str]]:

@@ -210,8 +210,10 @@ def parse_stream_text(text: str) -> list[BuildEvent]:
 def _failure(message: dict) -> BuildFailed:
     detail = message.get("errorDetail")
     detail = detail if isinstance(detail, dict) else {}
-    text = message.get("error") or detail.get("message") or "the build failed"
-    text = _valid(str(text).strip())
+    # Stripped before falling back: an error of only white space says nothing, so the next source speaks.
+    texts = (message.get("error"), detail.get("message"))
+    text = next((str(t).strip() for t in texts if t is not None and str(t).strip()), "the build failed")
+    text = _valid(text)
     code = detail.get("code")
     if not isinstance(code, int) or isinstance(code, bool) or not -2**31 <= code < 2**32:
         found = _EXIT_CODE.search(text)

@@ -17,6 +17,7 @@ import nbformat
 import pytest
 
 from ..conftest import CHROMIUM, CHROMIUM_FLAGS  # noqa: F401 (the browser fixture is there)
+
 TOKEN = "dockmagic-browser-tests"
 SCREENSHOTS = pathlib.Path(__file__).resolve().parents[2] / "out" / "screenshots"
 
@@ -32,7 +33,8 @@ class JupyterServer:
         self.root = pathlib.Path(tempfile.mkdtemp(prefix=f"dockmagic-{app}-"))
         self.port = free_port()
         self.app = app
-        env = dict(os.environ, JUPYTER_CONFIG_DIR=str(self.root / ".jupyter"), JUPYTER_RUNTIME_DIR=str(self.root / ".runtime"))
+        env = dict(os.environ, JUPYTER_CONFIG_DIR=str(self.root / ".jupyter"),
+                   JUPYTER_RUNTIME_DIR=str(self.root / ".runtime"))
         # Lab settings: no news popup, no "build recommended" prompt over the page.
         settings = self.root / ".lab-settings" / "@jupyterlab" / "apputils-extension"
         settings.mkdir(parents=True)
@@ -58,7 +60,8 @@ class JupyterServer:
                 break
             except OSError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{app} did not start: {(self.root / 'server.log').read_text()[-2000:]}")
+                    log = (self.root / "server.log").read_text()[-2000:]
+                    raise RuntimeError(f"{app} did not start: {log}") from None
                 time.sleep(0.3)
 
     @property

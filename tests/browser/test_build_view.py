@@ -8,14 +8,15 @@ import pytest
 from .conftest import NotebookPage, screenshot
 
 # A browser driving a UI on a loaded machine can miss a beat; a failure must repeat twice more to count.
-pytestmark = [pytest.mark.browser, pytest.mark.flaky(reruns=2)]
+pytestmark = [pytest.mark.browser, pytest.mark.engine, pytest.mark.flaky(reruns=2)]
 
 
 def test_steps_appear_live_and_change_state(lab, page, unique_name):
     tag = unique_name("dmbrowser")
     lab.write_notebook("live.ipynb", [
         "%load_ext dockmagic",
-        f"%%dockerfile -t {tag} --no-cache\nFROM busybox\nRUN echo first-step-started && sleep 6 && echo first-step-done\n"
+        f"%%dockerfile -t {tag} --no-cache\nFROM busybox\n"
+        "RUN echo first-step-started && sleep 6 && echo first-step-done\n"
         "RUN echo second step\nCMD [\"echo\", \"hi\"]",
         f"%%dockerfile -t {tag}\nFROM busybox\nRUN echo first-step-started && sleep 6 && echo first-step-done\n"
         "RUN echo second step\nCMD [\"echo\", \"hi\"]",

@@ -29,6 +29,7 @@ def hundred_thousand_changes(unique_name):
     docker_cli("rm", "-f", name, check=False)
 
 
+@pytest.mark.engine
 def test_diff_tree_counts_expands_and_filters(lab, page, hundred_thousand_changes):
     name = hundred_thousand_changes
     lab.write_notebook("diff.ipynb", ["%load_ext dockmagic", f"%docker_diff {name}"])
@@ -68,6 +69,7 @@ def test_diff_tree_counts_expands_and_filters(lab, page, hundred_thousand_change
     notebook.wait_idle()
 
 
+@pytest.mark.engine
 def test_untrusted_text_is_shown_as_text_and_runs_nothing(lab, page, unique_name):
     container = unique_name("dmhostile")
     lab.write_notebook("hostile.ipynb", [
@@ -89,8 +91,9 @@ def test_untrusted_text_is_shown_as_text_and_runs_nothing(lab, page, unique_name
     tree = notebook.output(4).locator(".dockmagic-diff")
     tree.wait_for(timeout=60000)
     tree.locator(".dm-node").filter(has_text="tmp").first.locator(".dm-row").first.click()
-    page.wait_for_function(f"() => document.querySelector('.dockmagic-diff').textContent.includes({json.dumps(HOSTILE)})",
-                           timeout=30000)
+    page.wait_for_function(
+        f"() => document.querySelector('.dockmagic-diff').textContent.includes({json.dumps(HOSTILE)})",
+        timeout=30000)
     notebook.wait_idle()
     # Nothing ran: no image element from the text, and the flag the markup would set is unset.
     assert page.evaluate("() => window.dmPwned") is None
@@ -98,6 +101,7 @@ def test_untrusted_text_is_shown_as_text_and_runs_nothing(lab, page, unique_name
     screenshot(page, "untrusted-text", notebook.output(1))
 
 
+@pytest.mark.engine
 def test_outputs_survive_saving_and_reopening_without_a_kernel(lab, page, browser):
     lab.write_notebook("saved.ipynb", [
         "%load_ext dockmagic",
@@ -142,10 +146,12 @@ def test_html_export_shows_the_final_state(page, tmp_path):
     screenshot(page, "html-export", failed)
 
 
+@pytest.mark.engine
 def test_notebook_7_smoke(page):
     server = JupyterServer("notebook")
     try:
-        server.write_notebook("nb7.ipynb", ["%load_ext dockmagic", "%%dockerfile\nFROM busybox\nRUN echo in notebook 7\n"])
+        server.write_notebook("nb7.ipynb",
+                              ["%load_ext dockmagic", "%%dockerfile\nFROM busybox\nRUN echo in notebook 7\n"])
         page.goto(server.notebook_url("nb7.ipynb"))
         page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=60000)
         notebook = NotebookPage.__new__(NotebookPage)

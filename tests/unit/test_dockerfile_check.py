@@ -39,7 +39,8 @@ def test_yes_spellings_and_continuation_lines():
 
 def test_clean_dockerfile_reports_its_steps(ipython_shell, capsys):
     ipython_shell.run_cell_magic("dockerfile", "--check -o checked",
-                                 "FROM debian:bookworm\nRUN apt-get update && apt-get install -y figlet\nCMD [\"figlet\", \"hi\"]\n")
+                                 "FROM debian:bookworm\nRUN apt-get update && apt-get install -y figlet\n"
+                                 "CMD [\"figlet\", \"hi\"]\n")
     check = ipython_shell.user_ns["checked"]
     assert check.ok
     text = capsys.readouterr().out

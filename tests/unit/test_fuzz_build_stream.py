@@ -150,7 +150,7 @@ def check_logs(progress: BuildProgress) -> None:
         lines = text.split("\n")[:-1]
         expected = lines[-len(step.tail):] if step.tail else []
         assert len(expected) == len(step.tail)
-        for (shown, _), line in zip(step.tail, expected):
+        for (shown, _), line in zip(step.tail, expected, strict=True):
             whole = displayable(line)
             if len(line) <= KEPT_LINE_CHARS:
                 assert shown == whole
@@ -236,7 +236,7 @@ def test_how_output_is_split_into_messages_does_not_change_what_shows(texts, dat
     as stderr, so that no piece is read as a control line.)"""
     text = "".join(texts)
     cuts = sorted(data.draw(st.lists(st.integers(0, len(text)), max_size=6)))
-    chunks = [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)])]
+    chunks = [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True)]
     header = [{"stream": "Step 1/1 : RUN x"}, {"stream": "\n"}]
     whole = run(header + [{"stream": f"\x1b[91m{text}\x1b[0m"}], "finish")
     cut = run(header + [{"stream": f"\x1b[91m{chunk}\x1b[0m"} for chunk in chunks], "finish")
@@ -305,14 +305,56 @@ class FakeResponse:
         return iter(self.lines)
 
 
+def decoded(line: bytes) -> list:
+    return list(_messages(FakeResponse([line])))
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.one_of(st.binary(max_size=40), st.lists(JSON_VALUES, min_size=1, max_size=3).map(
     lambda values: "".join(json.dumps(value) for value in values).encode())), max_size=10))
 def test_raw_response_lines_decode_without_raising(lines):
     """Whatever bytes the engine sends a line (invalid UTF-8, objects glued together, garbage), the
-    decoder yields messages and the parser takes each."""
-    for message in _messages(FakeResponse(lines)):
+    decoder yields messages and the parser takes each: a blank line gives none, a line of one JSON value
+    gives that value, any other line gives something, and text it cannot decode is kept as output, never
+    invented. Lines are decoded one by one: the whole response is the lines' messages in order."""
+    messages = list(_messages(FakeResponse(lines)))
+    assert messages == [message for line in lines for message in decoded(line)]
+    for line in lines:
+        text = line.decode("utf-8", errors="replace")
+        from_line = decoded(line)
+        if not text.strip():
+            assert from_line == []
+            continue
+        assert from_line
+        try:
+            whole = json.loads(text)
+        except ValueError:
+            last = from_line[-1]
+            if isinstance(last, dict) and set(last) == {"stream"} and not text.rstrip().endswith("}"):
+                assert last["stream"].endswith("\n") and text.endswith(last["stream"][:-1])
+        else:
+            assert from_line == [whole]
+    for message in messages:
         parse_build_event(message)
+
+
+OBJECTS = st.lists(st.dictionaries(st.one_of(KEYS, TEXT), JSON_VALUES, max_size=3), min_size=1, max_size=4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(OBJECTS, st.sampled_from(["", " ", "\t", "  "]), st.none() | st.binary(max_size=20))
+def test_glued_objects_decode_to_themselves_and_a_broken_rest_is_output(objects, separator, rest):
+    """Objects the engine glued on one line come out one by one, equal to what was sent; text after them that
+    is not JSON comes out once, as output of its own."""
+    sent = [json.dumps(message) for message in objects]
+    line = separator.join(sent).encode()
+    # What each object is as JSON (escaped surrogate pairs, for one, read back as the character they make).
+    expected = [json.loads(text) for text in sent]
+    if rest is not None:
+        rest = b"@" + rest  # no JSON value starts with @
+        line += separator.encode() + rest
+        expected.append({"stream": rest.decode("utf-8", errors="replace") + "\n"})
+    assert decoded(line) == expected
 
 
 def test_huge_numbers_are_output_not_a_crash(tmp_path):

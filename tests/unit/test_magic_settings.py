@@ -3,17 +3,11 @@ setting keeps its value); good values are taken."""
 
 from __future__ import annotations
 
-import inspect
 import logging
 import os
 
 import pytest
 from traitlets import TraitError
-
-from dockmagic.magics.settings import DockMagic
-from dockmagic.operations.build import build
-
-from .conftest import docker_cli
 
 # setting, a bad value as typed after "=", the start of what %config says
 BAD_VALUES = [
@@ -29,16 +23,6 @@ BAD_VALUES = [
     ("log_dir", f'"{os.path.abspath(__file__)}"', "is a file, not a folder: give a folder (made if missing), or ''"),
     ("recordings", f'"{os.path.abspath(__file__)}"', "is a file, not a folder: give a folder"),
 ]
-
-
-@pytest.fixture
-def settings(ipython_shell):
-    """The shell's DockMagic, put back as it was after the test."""
-    instance = DockMagic.instance()
-    before = {name: getattr(instance, name) for name in instance.trait_names(config=True)}
-    yield instance
-    for name, value in before.items():
-        setattr(instance, name, value)
 
 
 @pytest.mark.parametrize("setting, typed, said", BAD_VALUES)
@@ -80,20 +64,3 @@ def test_build_logs_kept_is_listed_by_config_with_its_default(ipython_shell, set
     shown = capsys.readouterr().out
     assert "DockMagic.build_logs_kept=<Int>" in shown and "Current: 50" in shown
     assert "How many builds' full logs to keep on disk (in log_dir)" in shown
-
-
-@pytest.mark.engine
-@pytest.mark.integration
-@pytest.mark.skipif("keep_build_logs" not in inspect.signature(build).parameters,
-                    reason="the build operation does not take keep_build_logs yet")
-def test_build_logs_kept_bounds_the_build_logs_on_disk(ipython_shell, settings, tmp_path, unique_name, capsys):
-    ipython_shell.run_line_magic("config", f'DockMagic.log_dir = "{tmp_path}"')
-    ipython_shell.run_line_magic("config", "DockMagic.build_logs_kept = 2")
-    tag = unique_name("dmlogs")
-    try:
-        for number in range(4):
-            ipython_shell.run_cell_magic("dockerfile", f"--quiet -t {tag}", f"FROM busybox\nRUN echo build-{number}\n")
-    finally:
-        docker_cli("rmi", "-f", tag, check=False)
-    # After a build, the logs of that build and of the one before it are all that is left.
-    assert len(os.listdir(tmp_path)) == 2

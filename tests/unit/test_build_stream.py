@@ -21,7 +21,7 @@ from dockmagic.parsing.build_stream import (
     parse_build_event,
 )
 
-STREAMS = pathlib.Path(__file__).parent / "streams"
+STREAMS = pathlib.Path(__file__).parents[1] / "streams"
 
 
 def recorded(engine: str, scenario: str) -> list[dict]:
@@ -189,3 +189,13 @@ def test_ids_are_written_as_docker_writes_them():
     bare = "ab" * 32
     assert docker_image_id(bare) == docker_image_id("sha256:" + bare) == "sha256:" + bare
     assert docker_image_id("<missing>") == "<missing>" and docker_image_id("abc123") == "abc123"
+
+
+def test_an_error_of_only_white_space_falls_back_to_a_sentence():
+    from dockmagic.parsing.build_stream import BuildFailed, parse_build_event
+
+    [event] = parse_build_event({"error": "\n", "errorDetail": {"message": "  "}})
+    assert isinstance(event, BuildFailed)
+    assert event.message == "the build failed"
+    [event] = parse_build_event({"error": " ", "errorDetail": {"message": "exit code: 3\n"}})
+    assert event.message == "exit code: 3"

@@ -1,14 +1,12 @@
 """The options several magics share mean the same in each: ``-o NAME`` binds the result (and a NAME Python
 cannot bind is refused before anything is sent), ``--network``, ``-e``, ``-v`` and ``--record`` read alike in
-every ``%magic?`` help. The binding is checked on the real engine."""
+every ``%magic?`` help. With no engine; tests/test_result_binding.py checks the binding on the real engine."""
 
 from __future__ import annotations
 
 import pytest
 
 from dockmagic.errors import DockmagicError
-
-from .conftest import docker_cli
 
 # Each magic that has a result, with a line that is otherwise valid after its -o NAME.
 MAGICS_WITH_A_RESULT = {
@@ -106,42 +104,6 @@ def test_record_reads_alike_in_every_help(ipython_shell, capsys, name):
 def test_session_dockerfile_help_names_file_for_the_path(ipython_shell, capsys):
     shown = help_text(ipython_shell, capsys, "docker_dockerfile")
     assert "--file PATH Write the Dockerfile to PATH." in shown
-
-
-# --- -o binds, on the real engine --------------------------------------------------------------------
-
-@pytest.mark.engine
-@pytest.mark.integration
-def test_o_binds_each_result_of_a_containers_life(ipython_shell, unique_name, capsys):
-    name = unique_name("dmoptions")
-    try:
-        shown = ipython_shell.run_line_magic("docker_start", f"-o started busybox --name {name} --network none")
-        ns = ipython_shell.user_ns
-        assert ns["started"] is shown and ns["started"].name == name and ns["started"].state == "running"
-        ipython_shell.run_cell_magic("docker_shell", name, "touch /made-here")
-        ipython_shell.run_line_magic("docker_diff", f"{name} -o changes")
-        assert "/made-here" in [change.path for change in ns["changes"].added]
-        ipython_shell.run_line_magic("docker_ps", "-o running")
-        assert name in ns["running"].column("NAMES")
-        ipython_shell.run_line_magic("docker_stop", f"-o stopped {name}")
-        assert ns["stopped"].name == name and ns["stopped"].state == "exited"
-        ipython_shell.run_line_magic("docker_rm", f"-o removed {name}")
-        assert ns["removed"].lines == [name]
-        assert docker_cli("ps", "-aq", "-f", f"name=^{name}$").stdout.strip() == ""
-    finally:
-        docker_cli("rm", "-f", name, check=False)
-
-
-@pytest.mark.engine
-@pytest.mark.integration
-def test_o_binds_the_images_history_and_engine(ipython_shell, capsys):
-    ipython_shell.run_line_magic("docker_images", "-o images")
-    ipython_shell.run_line_magic("docker_history", "busybox --no-files -o layers")
-    ipython_shell.run_line_magic("docker_info", "-o engine")
-    ns = ipython_shell.user_ns
-    assert any(row[0] == "busybox" for row in ns["images"].rows)
-    assert ns["layers"].image == "busybox" and ns["layers"].layers[0].id == ns["layers"].image_id
-    assert ns["engine"].available and ns["engine"].version
 
 
 def test_o_binds_the_dockerfile_check(ipython_shell, capsys):

@@ -1,0 +1,1 @@
+"""BinderHub (a stand-in for the test corpus)."""

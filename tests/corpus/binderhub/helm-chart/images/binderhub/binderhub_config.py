@@ -1,0 +1,1 @@
+c.BinderHub.use_registry = False

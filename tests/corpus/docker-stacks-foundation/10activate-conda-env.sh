@@ -1,0 +1,3 @@
+#!/bin/bash
+# Activate the conda environment in before-notebook hooks.
+echo "conda activate"

@@ -1,0 +1,3 @@
+#!/bin/bash
+# Start the container as NB_USER.
+exec "$@"

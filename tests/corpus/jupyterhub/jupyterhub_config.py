@@ -1,0 +1,2 @@
+c = get_config()  # noqa
+c.JupyterHub.bind_url = "http://:8000"

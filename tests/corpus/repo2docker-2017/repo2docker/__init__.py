@@ -1,0 +1,1 @@
+"""repo2docker: build a Docker image from a git repository (a stand-in for the test corpus)."""
