@@ -34,4 +34,8 @@ if [ ! -f "$stamp" ] || [ setup.cfg -nt "$stamp" ] || ! .venv/bin/python -c "imp
   fi
   touch "$stamp"
 fi
+# The %%dockerfile highlighting extension: a wheel installs it into share/jupyter/labextensions, an editable
+# install does not (setuptools leaves data_files out of editable wheels), so link the built one there.
+ext=.venv/share/jupyter/labextensions/dockmagic-highlight
+[ -e "$ext" ] || { mkdir -p "$(dirname "$ext")" && ln -sfn "$PWD/dockmagic/labextension" "$ext"; }
 bash scripts/setup-engine.sh
