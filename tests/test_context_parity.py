@@ -364,7 +364,7 @@ def test_corpus_builds_like_the_cli(tmp_path, made_images, name):
     assert [s.cached for s in again.steps] == cli_cached, cli["output"]
     # (FROM and the ARGs before the first FROM make no layer: the engine reports no cache for them.)
     starts = [s.instruction.upper().startswith("FROM") for s in again.steps]
-    ran = [s for s, is_from in zip(again.steps[starts.index(True):], starts[starts.index(True):])
+    ran = [s for s, is_from in zip(again.steps[starts.index(True):], starts[starts.index(True):], strict=True)
            if not is_from and s.state != "failed"]
     assert ran and all(s.cached for s in ran)
     assert not any("differs" in w for w in first.warnings)

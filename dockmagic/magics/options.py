@@ -14,7 +14,7 @@ import shlex
 from IPython.core.error import UsageError
 from IPython.core.magic_arguments import argument
 
-from ..errors import DockmagicError
+from ..errors import InvalidInput
 
 
 def _options(*arguments):
@@ -74,7 +74,7 @@ def check_out_name(name: str | None, file_option: bool = False) -> None:
     """Raise a one-line error unless ``name`` (the value of ``-o``) is a Python name a result can be bound to."""
     if name is not None and (not name.isidentifier() or keyword.iskeyword(name)):
         to_write = " To write a file, give its path with --file PATH." if file_option else ""
-        raise DockmagicError(
+        raise InvalidInput(
             f"-o {name!r} is not a Python name to bind the result to: use letters, digits and _ "
             f"(not starting with a digit, not a keyword), e.g. -o result.{to_write}"
         )

@@ -147,7 +147,7 @@ class DockMagic(SingletonConfigurable):
         """Connect to the configured engine now (raises EngineUnavailable with what was tried)."""
         return connect(self.docker_host or None, timeout=self.connect_timeout)
 
-    def engine(self) -> "EngineWhenNeeded":
+    def engine(self) -> EngineWhenNeeded:
         """The configured engine, connected on first use: an operation checks what the user typed first,
         so a typo is reported as a typo (with nothing sent) even when no engine answers."""
         return EngineWhenNeeded(self.connect)

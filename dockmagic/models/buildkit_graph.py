@@ -528,7 +528,7 @@ class BuildKitGraph:
             labels = {stage.label} | ({""} if stage.index == self._target else set())
             number = 0
             stage_rows = []
-            for position, (text, has_number) in enumerate(zip(stage.instructions, numbered)):
+            for position, (text, has_number) in enumerate(zip(stage.instructions, numbered, strict=True)):
                 number += has_number
                 row = _Row(stage, position, text, number if has_number else 0, total,
                            needed=stage.index in self._needed)

@@ -269,7 +269,8 @@ def make_context(dockerfile: str, folder: str | None = None) -> tuple[typing.Bin
 
     With ``folder``: what ``docker build folder`` sends when ``folder/Dockerfile`` holds the cell's text,
     in a temporary file (a context can be large). When that file already holds the cell's text (up to line
-    endings and final newlines), it is sent as it is, byte for byte, as the CLI sends it. Without: a context holding only the Dockerfile. Raises
+    endings and final newlines), it is sent as it is, byte for byte, as the CLI sends it. Without: a context
+    holding only the Dockerfile. Raises
     :class:`BuildContextError` when the folder is missing or a file in it cannot be read."""
     data = dockerfile.encode("utf-8")
     if folder is not None and not os.path.isdir(folder):

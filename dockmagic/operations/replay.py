@@ -9,7 +9,7 @@ import os
 import tempfile
 import time
 
-from ..errors import DockmagicError
+from ..errors import InvalidInput
 from ..models.build import BuildProgress
 from ..parsing.build_stream import build_events
 
@@ -17,7 +17,7 @@ from ..parsing.build_stream import build_events
 def read_recording(path: str) -> tuple[dict, list]:
     """The header and the ``(seconds, message)`` pairs of a recording."""
     if not os.path.exists(path):
-        raise DockmagicError(f"No recording at {path!r}. Make one with %%dockerfile --record FILE.")
+        raise InvalidInput(f"No recording at {path!r}. Make one with %%dockerfile --record FILE.")
     with open(path, encoding="utf-8") as handle:
         lines = [line for line in handle if line.strip()]
     header = _header(path, lines)
@@ -27,7 +27,7 @@ def read_recording(path: str) -> tuple[dict, list]:
             entry = json.loads(line)
             messages.append((float(entry.get("t", 0.0)), entry["message"]))
         except (ValueError, KeyError, TypeError):
-            raise DockmagicError(f"{path!r}, line {number}: not a recorded message. The file may be damaged.") from None
+            raise InvalidInput(f"{path!r}, line {number}: not a recorded message. The file may be damaged.") from None
     return header, messages
 
 
@@ -63,23 +63,23 @@ def record_diff(diff, path: str) -> None:
 def replay_diff(path: str):
     """The diff recorded in ``path`` (by :func:`record_diff`)."""
     if not os.path.exists(path):
-        raise DockmagicError(f"No recording at {path!r}. Make one with %docker_diff --record FILE CONTAINER.")
+        raise InvalidInput(f"No recording at {path!r}. Make one with %docker_diff --record FILE CONTAINER.")
     with open(path, encoding="utf-8") as handle:
         lines = [line for line in handle if line.strip()]
     header = _header(path, lines)
     if header.get("kind") != "diff":
-        raise DockmagicError(f"{path!r} records a {header.get('kind')!r}, not a diff.")
+        raise InvalidInput(f"{path!r} records a {header.get('kind')!r}, not a diff.")
     try:
         changes = [(entry["kind"], entry["path"], entry.get("size")) for entry in map(json.loads, lines[1:])]
     except (ValueError, KeyError, TypeError):
-        raise DockmagicError(f"{path!r}: a line is not a recorded change. The file may be damaged.") from None
+        raise InvalidInput(f"{path!r}: a line is not a recorded change. The file may be damaged.") from None
     return diff_from_recording(header, changes, header.get("recorded_at"))
 
 
 def recording_kind(path: str) -> str:
     """"build" or "diff": what a recording holds."""
     if not os.path.exists(path):
-        raise DockmagicError(f"No recording at {path!r}. Make one with %%dockerfile --record FILE "
+        raise InvalidInput(f"No recording at {path!r}. Make one with %%dockerfile --record FILE "
                              "or %docker_diff --record FILE CONTAINER.")
     with open(path, encoding="utf-8") as handle:
         return _header(path, [handle.readline()]).get("kind", "")
@@ -91,7 +91,7 @@ def _header(path: str, lines: list) -> dict:
     except ValueError:
         header = {}
     if not isinstance(header, dict) or header.get("dockmagic_recording") != 1:
-        raise DockmagicError(f"{path!r} is not a dockmagic recording (its first line has no dockmagic_recording header).")
+        raise InvalidInput(f"{path!r} is not a dockmagic recording (its first line has no dockmagic_recording header).")
     return header
 
 
@@ -99,7 +99,7 @@ def replay_build(path: str, log_dir: str | None = None) -> BuildProgress:
     """The recorded build's final state, rebuilt from its stream exactly as the live view built it."""
     header, timed = read_recording(path)
     if header.get("kind") != "build":
-        raise DockmagicError(f"{path!r} records a {header.get('kind')!r}, not a build.")
+        raise InvalidInput(f"{path!r} records a {header.get('kind')!r}, not a build.")
     now = [0.0]  # the recording's clock: seconds since the build started
     progress = BuildProgress(log_dir or tempfile.mkdtemp(prefix="dockmagic-replay-"),
                              engine=header.get("engine", ""), clock=lambda: now[0])

@@ -20,8 +20,8 @@ Podman's::
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Union
 
 
 @dataclass(frozen=True)
@@ -118,15 +118,16 @@ class Unrecognized:
     message: object
 
 
-BuildEvent = Union[
-    StepStarted, StepUsedCache, StepContainer, ContainerRemoved, StepLayer, Output, BuildWarning,
-    Progress, ImageBuilt, BuildSucceeded, Tagged, Committed, BuildFailed, Unrecognized,
-]
+BuildEvent = (
+    StepStarted | StepUsedCache | StepContainer | ContainerRemoved | StepLayer | Output | BuildWarning
+    | Progress | ImageBuilt | BuildSucceeded | Tagged | Committed | BuildFailed | Unrecognized
+)
 
 _HEX = r"[0-9a-f]{11,64}"  # Podman prints 11-character layer ids
 _CONTROL_LINES = (
     # Step numbers of at most 9 digits: a longer one is output (and int() refuses over 4300 digits).
-    (re.compile(r"Step (\d{1,9})/(\d{1,9}) : (.*)", re.DOTALL), lambda m: StepStarted(int(m[1]), int(m[2]), m[3].strip())),
+    (re.compile(r"Step (\d{1,9})/(\d{1,9}) : (.*)", re.DOTALL),
+     lambda m: StepStarted(int(m[1]), int(m[2]), m[3].strip())),
     (re.compile(r"(?:\[(\d+/\d+)\] )?STEP (\d{1,9})(?:/(\d{1,9}))?: (.*)", re.DOTALL),
      lambda m: StepStarted(int(m[2]), int(m[3] or 0), m[4].strip(), m[1] or "")),
     (re.compile(r" ---> Using cache"), lambda m: StepUsedCache()),

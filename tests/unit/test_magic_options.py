@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from dockmagic.errors import DockmagicError
+from dockmagic.errors import DockmagicError, InvalidInput
 
 # Each magic that has a result, with a line that is otherwise valid after its -o NAME.
 MAGICS_WITH_A_RESULT = {
@@ -58,7 +58,7 @@ def test_o_that_python_cannot_bind_is_refused_first_in_every_magic(ipython_shell
     with pytest.raises(DockmagicError) as refused:
         run_magic(ipython_shell, name, f"-o {bad_name}")
     message = str(refused.value)
-    assert type(refused.value) is DockmagicError
+    assert type(refused.value) is InvalidInput
     assert message.startswith(f"-o {bad_name!r} is not a Python name to bind the result to:")
     assert "\n" not in message and "e.g. -o result." in message
     assert bad_name not in ipython_shell.user_ns

@@ -9,7 +9,7 @@ import pathlib
 import pytest
 
 import dockmagic
-from dockmagic.errors import DockmagicError
+from dockmagic.errors import InvalidInput
 from dockmagic.operations.replay import replay_build
 
 # FROM busybox / RUN echo recorded output && echo to stderr >&2 / RUN exit 5, on Docker Engine 20.10.
@@ -43,7 +43,7 @@ def test_the_replay_magic_binds_the_result(ipython_shell, capsys):
 def test_not_a_recording_is_a_clear_error(tmp_path):
     bogus = tmp_path / "bogus.jsonl"
     bogus.write_text('{"stream": "Step 1/1 : FROM busybox"}\n')
-    with pytest.raises(DockmagicError, match="not a dockmagic recording"):
+    with pytest.raises(InvalidInput, match="not a dockmagic recording"):
         replay_build(str(bogus))
-    with pytest.raises(DockmagicError, match="No recording at"):
+    with pytest.raises(InvalidInput, match="No recording at"):
         replay_build(str(tmp_path / "missing.jsonl"))
