@@ -198,6 +198,7 @@ def build(
         log_dir = tempfile.mkdtemp(prefix="dockmagic-build-")
     progress = BuildProgress(log_dir, engine=engine.describe())
     progress.requested_tags = tags
+    progress.planned_instructions = [instruction.written for instruction in instructions]
     progress.warnings.extend(context_warnings)
     if watch is not None:
         watch(progress)

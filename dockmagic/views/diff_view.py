@@ -20,6 +20,7 @@ import traitlets
 from ..models.diff_tree import KIND_NAMES, KINDS, DiffTree, TreeEntry, normalize
 from .display import escape, widget_bundle
 from .units import human_size
+from .widget_scripts import widget_script
 
 STATIC = pathlib.Path(__file__).parent / "static"
 
@@ -110,7 +111,7 @@ def _offset(value) -> int:
 class DiffTreeWidget(anywidget.AnyWidget):
     """The diff as a tree: A / C / D badges and counts, kind toggles, a path filter, lazy directories."""
 
-    _esm = STATIC / "diff_tree.js"
+    _esm = widget_script("diff_tree.js")
     _css = STATIC / "diff_tree.css"
 
     summary = traitlets.Dict().tag(sync=True)

@@ -1,9 +1,21 @@
 // dockmagic diff view: a container's changes as a tree, loaded a directory at a time from the kernel.
 // File names are untrusted: every name and path goes through textContent, never innerHTML.
+// sendToKernel and kernelGoneText come from kernel_requests.js, put in front of this file when it loads.
 
 const KINDS = ["A", "C", "D"];
 const KIND_NAMES = { A: "added", C: "changed", D: "deleted" };
 const SEARCH_DELAY_MS = 200;
+/**
+ * What the kernel sends when the view is made (see dockmagic/views/diff_view.py: initial_state).
+ * @typedef {[string, string, number, number, number, 0 | 1, number | null]} TreeRow
+ *   name, kind ("A" | "C" | "D" | "" for a folder unchanged itself), added, changed, deleted at or below,
+ *   has children, bytes added or changed at or below (null when not measured)
+ * @typedef {{container: string, container_id: string, image: string, counts: {A: number, C: number, D: number},
+ *   total: number, size: number | null, seconds: number, engine: string, magic: string, sizes_note: string}} Summary
+ * @typedef {{reply: "children", id: number, path: string, offset: number, entries: TreeRow[], total: number}
+ *   | {reply: "search", id: number, text: string, offset: number, total: number,
+ *      matches: [string, string, number | null][]}} Reply
+ */
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -54,6 +66,7 @@ function render({ model, el: host }) {
   const pending = new Map();
   let nextId = 1;
   let searchTimer = null;
+  const timers = [];
 
   const root = el("div", "dockmagic-diff");
   const header = el("div", "dm-diff-header");
@@ -63,6 +76,8 @@ function render({ model, el: host }) {
   header.append(title, image, total);
   if (summary.size !== null && summary.size !== undefined) {
     header.append(el("span", "dm-diff-size", `${humanSize(summary.size)} added or changed`));
+  } else if (summary.sizes_note) {
+    header.append(el("span", "dm-diff-size dm-sizes-note", summary.sizes_note));
   }
 
   const controls = el("div", "dm-diff-controls");
@@ -101,10 +116,24 @@ function render({ model, el: host }) {
   root.append(header, controls, body, footer);
   host.append(root);
 
+  const lostNote = el("div", "dm-kernel-gone");
+  lostNote.hidden = true;
+  root.insertBefore(lostNote, body);
+
+  function kernelGone() {
+    // The kernel holding this diff is not the one running now: nothing will answer. Say so, plainly.
+    for (const node of root.querySelectorAll(".dm-loading")) node.remove();
+    pending.clear();
+    const magic = summary.magic || `%docker_diff ${summary.container || "NAME"}`;
+    const [before, after] = kernelGoneText("\u0000").split("\u0000");
+    lostNote.replaceChildren(before + "the cell with ", el("code", "", magic), after);
+    lostNote.hidden = false;
+  }
+
   function request(payload, onReply) {
     const id = nextId++;
     pending.set(id, onReply);
-    model.send({ ...payload, id });
+    sendToKernel(model, { ...payload, id }, () => pending.has(id), kernelGone, timers);
   }
 
   function onMessage(message) {
@@ -275,6 +304,7 @@ function render({ model, el: host }) {
   refresh();
   return () => {
     clearTimeout(searchTimer);
+    for (const timer of timers) clearTimeout(timer);
     model.off("msg:custom", onMessage);
   };
 }
