@@ -22,9 +22,6 @@ KIND_NAMES = {"A": "added", "C": "changed", "D": "deleted"}
 _KIND, _ADDED, _CHANGED, _DELETED, _SIZE, _BELOW = range(6)
 _COUNT_SLOT = {"A": _ADDED, "C": _CHANGED, "D": _DELETED}
 _DIGITS = re.compile(r"(\d+)")
-# A folder whose own change is at most "changed" (a new entry in it moved its mtime) can be folded into
-# its only child's row; an added or deleted folder keeps a row of its own.
-_FOLDABLE_KINDS = (None, "C")
 
 
 def natural_key(name: str) -> tuple:
@@ -158,7 +155,7 @@ class DiffTree:
 
     def _collapsed(self, entry: TreeEntry, kinds: Iterable[str]) -> TreeEntry:
         top = entry
-        while entry.has_children and entry.kind in _FOLDABLE_KINDS:
+        while entry.has_children:
             only, count = self._children(entry.path, 0, 2, kinds)
             if count != 1 or not only[0].has_children:
                 break

@@ -8,7 +8,7 @@ import pathlib
 
 import pytest
 
-from .conftest import NotebookPage, screenshot
+from .conftest import NotebookPage
 
 pytestmark = [pytest.mark.browser, pytest.mark.flaky(reruns=2)]
 
@@ -18,26 +18,10 @@ PIP_WARNING = ("WARNING: Running pip as the 'root' user can result in broken per
                "recommended to use a virtual environment instead: https://pip.pypa.io/warnings/venv. Use the "
                "--root-user-action option if you know what you are doing and want to suppress this warning.")
 
-# Counts the kernel's comm messages the page receives (the widget's updates), whatever the wire format.
-COUNT_COMM_MESSAGES = """
-window.dmCommMessages = 0;
-const NativeWebSocket = window.WebSocket;
-window.WebSocket = class extends NativeWebSocket {
-  constructor(...args) {
-    super(...args);
-    this.addEventListener("message", (event) => {
-      const data = event.data;
-      const text = typeof data === "string" ? data : new TextDecoder().decode(data);
-      if (text.includes('"msg_type":"comm_msg"') || text.includes('"msg_type": "comm_msg"')) window.dmCommMessages += 1;
-    });
-  }
-};
-"""
-
 CLOCKS = """(build) => ({
   header: build.querySelector('.dm-clock').textContent,
   running: build.querySelector(".dm-step[data-state='running'] .dm-time").textContent,
-  messages: window.dmCommMessages,
+  messages: window.dmCommMessages,  // counted by conftest's WATCH_KERNEL_MESSAGES
 })"""
 
 
@@ -56,7 +40,6 @@ def test_clocks_tick_pending_steps_show_and_long_lines_read_whole(lab, page, uni
     dockerfile = (f"%%dockerfile -t {tag} --no-cache\nFROM busybox\nRUN echo sleeping && sleep 6\n"
                   f"RUN echo \"{PIP_WARNING}\"\nENV FINISHED=yes\nCMD [\"true\"]")
     lab.write_notebook("afternoon.ipynb", ["%load_ext dockmagic", dockerfile, f"!docker rmi -f {tag} > /dev/null"])
-    page.add_init_script(COUNT_COMM_MESSAGES)
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     notebook = NotebookPage(page, lab, "afternoon.ipynb")
     notebook.run_all()
@@ -70,7 +53,7 @@ def test_clocks_tick_pending_steps_show_and_long_lines_read_whole(lab, page, uni
     assert rows.count() == 5
     assert [row.get_attribute("data-state") for row in rows.all()][2:] == ["pending"] * 3
     assert rows.nth(4).locator(".dm-instruction").text_content() == 'CMD ["true"]'
-    screenshot(page, "build-pending-steps", build)
+    docs_screenshot(build, "build-pending-steps")
 
     # Item 1: while the step sleeps (printing nothing), the header's clock and the step's clock tick,
     # and the kernel sends nothing for it.
@@ -110,7 +93,7 @@ def test_clocks_tick_pending_steps_show_and_long_lines_read_whole(lab, page, uni
         const box = l.closest('.dm-log-viewport').getBoundingClientRect();
         return text.left >= box.left && text.right <= box.right + 1; }""")
     assert end_visible, "scrolled to the right, the end of the line is not in view"
-    screenshot(page, "build-long-line-scrolled", build)
+    docs_screenshot(build, "build-long-line")
     line.click()
     copy = loud.locator(".dm-copy")
     copy.click()
@@ -123,12 +106,13 @@ def test_narrow_pane_keeps_the_instruction_readable(lab, page, unique_name):
     instruction has more room than the time."""
     container = unique_name("dmnarrow")
     packages = "/usr/local/lib/python3.11/dist-packages/pkg"
+    modules = " && ".join(f"echo {number} > module_{number}.py" for number in (1, 2, 10, 11, 100))
     lab.write_notebook("narrow.ipynb", [
         "%load_ext dockmagic",
         "%%dockerfile\nFROM busybox\nRUN echo installing the packages this notebook needs && echo done\n"
         "ENV PYTHONDONTWRITEBYTECODE=1\nCMD [\"python3\", \"-m\", \"http.server\"]",
-        f"!docker run --name {container} busybox sh -c \"mkdir -p {packages} && cd {packages} && "
-        "for i in 1 2 10 11 100; do echo $i > module_$i.py; done\" && echo made",
+        f"!docker run --name {container} busybox sh -c 'mkdir -p {packages} && cd {packages} && {modules}'"
+        " && echo made",
         f"%docker_diff --sizes {container}",
         f"!docker rm -f {container} > /dev/null",
     ])
@@ -150,18 +134,19 @@ def test_narrow_pane_keeps_the_instruction_readable(lab, page, unique_name):
     docs_screenshot(build, "build-wide")
     docs_screenshot(tree, "diff-tree-wide")
 
-    # A 900 px window with the file browser open, as the user had it; narrower still, to ~500 px of output.
+    # A 900 px window with the file browser open, as the user had it: about 470 px for the output.
     page.set_viewport_size({"width": 900, "height": 1100})
     if not page.locator(".jp-FileBrowser").is_visible():
         page.keyboard.press("Control+Shift+f")
         page.locator(".jp-FileBrowser").wait_for()
-    page.set_viewport_size({"width": 820, "height": 1100})
     page.wait_for_timeout(500)
     width = build.evaluate("(b) => b.getBoundingClientRect().width")
     assert 420 <= width <= 560, width
+    docs_screenshot(build, "build-narrow")
+    docs_screenshot(tree, "diff-tree-narrow")
     for view in (build, tree):
         overflow = view.evaluate("(v) => ({scroll: v.scrollWidth, client: v.clientWidth})")
-        assert overflow["scroll"] <= overflow["client"], overflow
+        assert overflow["scroll"] <= overflow["client"], (view, overflow)
     for row in build.locator(".dm-step").all():
         instruction = row.locator(".dm-instruction").evaluate("(i) => i.getBoundingClientRect().width")
         time = row.locator(".dm-time").evaluate("(t) => t.getBoundingClientRect().width")
@@ -171,5 +156,3 @@ def test_narrow_pane_keeps_the_instruction_readable(lab, page, unique_name):
     names = tree.locator(".dm-tree > li > .dm-row .dm-name")
     for name in names.all():
         assert not name.evaluate("(n) => n.scrollWidth > n.clientWidth + 1"), name.text_content()
-    docs_screenshot(build, "build-narrow")
-    docs_screenshot(tree, "diff-tree-narrow")

@@ -30,22 +30,21 @@ def test_children_sort_numbers_in_numeric_order():
     assert [path for _, path in matches] == ["/data/1", "/data/2", "/data/10", "/data/11", "/data/100"]
 
 
-def test_a_chain_of_single_folders_is_one_row_down_to_the_first_added_folder():
+def test_a_chain_of_single_folders_is_one_row():
     tree = DiffTree(PIP_INSTALL)
     top, total = tree.children("/", collapse=True)
     assert total == 2
     usr = next(entry for entry in top if entry.name.startswith("usr"))
-    # usr, local and lib only hold the next folder (and are merely "changed"): one row. python3.11 was
-    # added, so the chain stops there: the row is that folder, with its kind.
-    assert usr.name == "usr/local/lib/python3.11"
-    assert usr.path == "/usr/local/lib/python3.11"
+    # usr, local, lib and python3.11 each hold only the next folder: one row, named by the chain, with the
+    # last folder's path and kind (dist-packages was added).
+    assert usr.name == "usr/local/lib/python3.11/dist-packages"
+    assert usr.path == "/usr/local/lib/python3.11/dist-packages"
     assert usr.kind == "A"
     # The row counts every change of the chain and below it.
     assert (usr.added, usr.changed, usr.deleted) == (5, 3, 0)
-    # Opening it lists the chain's last folder's children (python3.11 holds one folder with several).
+    # Opening it lists the last folder's children; attrs holds one file, so it stays a row of its own.
     inside, _ = tree.children(usr.path, collapse=True)
-    assert names(inside) == ["dist-packages"]
-    assert names(tree.children("/usr/local/lib/python3.11/dist-packages", collapse=True)[0]) == ["attrs", "six.py"]
+    assert names(inside) == ["attrs", "six.py"]
     # A folder holding one file is not a chain; without collapse, the tree is level by level.
     assert "etc" in names(top)
     assert names(tree.children("/")[0]) == ["etc", "usr"]
@@ -69,13 +68,13 @@ def make_diff(changes, sizes=None):
 def test_the_widget_and_the_snapshot_show_the_collapsed_chain_and_the_sizes_note():
     diff = make_diff(PIP_INSTALL)
     state = initial_state(diff)
-    assert [row[0] for row in state["first_level"]] == ["etc", "usr/local/lib/python3.11"]
+    assert [row[0] for row in state["first_level"]] == ["etc", "usr/local/lib/python3.11/dist-packages"]
     assert state["summary"]["magic"] == "%docker_diff play"
     assert state["summary"]["sizes_note"] == "sizes not measured: %docker_diff --sizes play measures them"
-    reply = answer(diff.tree, {"request": "children", "path": "/usr/local/lib/python3.11", "id": 1})
-    assert [row[0] for row in reply["entries"]] == ["dist-packages"]
+    reply = answer(diff.tree, {"request": "children", "path": "/usr/local/lib/python3.11/dist-packages", "id": 1})
+    assert [row[0] for row in reply["entries"]] == ["attrs", "six.py"]
     html = diff_html(diff)
-    assert "usr/local/lib/python3.11/" in html and "--sizes play" in html
+    assert "usr/local/lib/python3.11/dist-packages/" in html and "--sizes play" in html
     measured = make_diff(PIP_INSTALL, sizes={"/usr/local/lib/python3.11/dist-packages/six.py": 31_200})
     assert initial_state(measured)["summary"]["sizes_note"] == ""
     assert "31.2 kB" in diff_html(measured)

@@ -83,6 +83,7 @@ class StepLog {
     this.widest = 0;      // characters of the longest line held: the window's width, so it does not jump
     this.selected = -1;   // index in this.lines of the line the user clicked
     this.running = false;
+    this.cached = false;
     this.kernelGone = false;  // the kernel that could read the log file has restarted
     this.root = el("div", "dm-log");
     this.note = el("div", "dm-log-note");
@@ -205,7 +206,8 @@ class StepLog {
     const n = this.lines.length;
     // A step that printed nothing says so, instead of opening to an empty bar.
     const empty = n === 0 && !this.dropped;
-    this.empty.textContent = empty ? (this.running ? "no output yet" : "no output") : "";
+    this.empty.textContent = !empty ? "" : this.running ? "no output yet"
+      : this.cached ? "no output: this step came from the cache" : "no output";
     this.empty.style.display = empty ? "" : "none";
     this.viewport.style.display = empty ? "none" : "";
     if (!this.kernelGone) {
@@ -324,6 +326,7 @@ class StepRow {
     this.line.setAttribute("aria-expanded", isOpen ? "true" : "false");
     log.logPath = step.log_path;
     log.running = step.state === "running";
+    log.cached = step.state === "cached";
     if (isOpen) {
       if (!this.body.firstChild) this.body.appendChild(log.root);
       log.draw();
