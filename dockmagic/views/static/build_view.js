@@ -189,7 +189,8 @@ class StepLog {
     this.more.disabled = false;
     this.more.style.display = "none";
     this.noteText.textContent = kernelGoneText("this %%dockerfile cell") +
-      ` Its full log was in ${this.logPath || "the step's log file"}.`;
+      ` Its full log: ${this.logPath || "the step's log file"}.`;
+    this.note.classList.add("dm-kernel-gone");
     this.kernelGone = true;
   }
 
