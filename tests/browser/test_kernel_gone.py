@@ -47,6 +47,7 @@ def test_views_of_a_restarted_kernel_say_which_cell_to_run_again(lab, page, brow
         step = build.locator(".dm-step").nth(1)
         step.locator(".dm-step-line").click()
         more = step.locator(".dm-more")
+        more.wait_for()  # the log is drawn once laid out
         assert "300 earlier lines are not shown here" in step.locator(".dm-log-note").text_content()
         more.click()
         reopened.wait_for_function(
