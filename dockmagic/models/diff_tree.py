@@ -12,8 +12,8 @@ Pure: it knows (kind, path[, size]) tuples, nothing about engines or widgets.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Iterable, Iterator, Mapping, Sequence
 
 KINDS = ("A", "C", "D")
 KIND_NAMES = {"A": "added", "C": "changed", "D": "deleted"}

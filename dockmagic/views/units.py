@@ -16,13 +16,14 @@ def cli_size(size: float) -> str:
     return f"{value:.3g}{units[index]}"
 
 
-SIZE_UNITS = ("B", "kB", "MB", "GB", "TB", "PB")
+SIZE_UNITS = ("B", "kB", "MB", "GB", "TB", "PB", "EB")
 
 
 def human_size(size: int | None) -> str:
-    """Bytes for prose, headers and trees: "77 B", "31.2 kB", "1.99 MB", "100 MB" (three significant digits,
-    halves rounded up). The views' JavaScript (``humanSize`` in static/diff_tree.js) computes the same text
-    step for step, so that a size reads the same in every view."""
+    """Bytes for prose, headers and trees: "77 B", "31.2 kB", "1.99 MB", "1 EB" (three significant digits,
+    halves rounded up, never "1e+03"); beyond exabytes, whole exabytes ("1000000 EB"). The views'
+    JavaScript (``humanSize`` in static/diff_tree.js) computes the same text step for step, so that a size
+    reads the same in every view."""
     if size is None:
         return "?"
     value = float(max(0, size))

@@ -24,7 +24,7 @@ function el(tag, className, text) {
   return node;
 }
 
-const SIZE_UNITS = ["B", "kB", "MB", "GB", "TB", "PB"];
+const SIZE_UNITS = ["B", "kB", "MB", "GB", "TB", "PB", "EB"];
 
 /**
  * Bytes as every dockmagic view prints them: "77 B", "31.2 kB", "1.99 MB" (three significant digits, halves
