@@ -66,7 +66,7 @@ def test_clocks_tick_pending_steps_show_and_long_lines_read_whole(lab, page, uni
     assert seconds(second["running"]) > seconds(first["running"]), (first, second)
     assert second["messages"] == first["messages"], (first, second)
 
-    page.wait_for_selector(".dockmagic-build[data-state='done']", timeout=120000)
+    notebook.output(1).locator(".dockmagic-build[data-state='done']").wait_for(timeout=120000)
     notebook.wait_idle()
 
     # Item 4: a step that printed nothing says so, instead of opening to an empty bar.
@@ -84,13 +84,17 @@ def test_clocks_tick_pending_steps_show_and_long_lines_read_whole(lab, page, uni
     sizes = viewport.evaluate("(v) => ({scroll: v.scrollWidth, client: v.clientWidth})")
     assert sizes["scroll"] > sizes["client"], sizes
     assert line.evaluate("(l) => l.scrollWidth <= l.clientWidth + 1"), "the line is clipped"
-    viewport.evaluate("(v) => { v.scrollLeft = v.scrollWidth; }")
-    end_visible = line.evaluate("""(l) => {
+    # Scrolled to the right (the log redraws its lines on scroll: the line is looked up after that).
+    end_visible = viewport.evaluate("""async (v) => {
+        v.scrollLeft = v.scrollWidth;
+        await new Promise(requestAnimationFrame);
+        await new Promise(requestAnimationFrame);
+        const l = Array.from(v.querySelectorAll('.dm-line')).find((n) => n.textContent.includes('WARNING: Running pip'));
         const range = document.createRange();
         range.setStart(l.firstChild, l.firstChild.length - 8);
         range.setEnd(l.firstChild, l.firstChild.length);
         const text = range.getBoundingClientRect();
-        const box = l.closest('.dm-log-viewport').getBoundingClientRect();
+        const box = v.getBoundingClientRect();
         return text.left >= box.left && text.right <= box.right + 1; }""")
     assert end_visible, "scrolled to the right, the end of the line is not in view"
     docs_screenshot(build, "build-long-line")
@@ -109,7 +113,7 @@ def test_narrow_pane_keeps_the_instruction_readable(lab, page, unique_name):
     modules = " && ".join(f"echo {number} > module_{number}.py" for number in (1, 2, 10, 11, 100))
     lab.write_notebook("narrow.ipynb", [
         "%load_ext dockmagic",
-        "%%dockerfile\nFROM busybox\nRUN echo installing the packages this notebook needs && echo done\n"
+        "%%dockerfile --no-cache\nFROM busybox\nRUN echo installing the packages this notebook needs && echo done\n"
         "ENV PYTHONDONTWRITEBYTECODE=1\nCMD [\"python3\", \"-m\", \"http.server\"]",
         f"!docker run --name {container} busybox sh -c 'mkdir -p {packages} && cd {packages} && {modules}'"
         " && echo made",

@@ -15,7 +15,7 @@ def test_views_of_a_restarted_kernel_say_which_cell_to_run_again(lab, page, brow
     container = unique_name("dmgone")
     lab.write_notebook("gone.ipynb", [
         "%load_ext dockmagic",
-        "%%dockerfile\nFROM busybox\nRUN seq 500\n",
+        "%%dockerfile --no-cache\nFROM busybox\nRUN seq 500\n",
         f"!docker run --name {container} busybox sh -c 'mkdir -p /data/a && touch /data/a/1 /data/b' && echo made",
         f"%docker_diff {container}",
         f"!docker rm -f {container} > /dev/null",

@@ -185,6 +185,14 @@ class StepLog {
     try { if (document.execCommand("copy")) done(); } finally { area.remove(); }
   }
 
+  drawWhenLaidOut() {
+    // Not laid out yet (a widget is rendered before it is attached): draw once it is.
+    if (!this.pending && (this.attempts = (this.attempts || 0) + 1) < 600) {
+      this.pending = true;
+      requestAnimationFrame(() => { this.pending = false; this.draw(); });
+    }
+  }
+
   showKernelGone() {
     this.more.disabled = false;
     this.more.style.display = "none";
@@ -195,15 +203,10 @@ class StepLog {
   }
 
   draw() {
-    if (!this.root.isConnected || (!this.viewport.clientHeight && this.lines.length)) {
-      // Not laid out yet (a widget is rendered before it is attached): draw once it is.
-      if (!this.pending && (this.attempts = (this.attempts || 0) + 1) < 600) {
-        this.pending = true;
-        requestAnimationFrame(() => { this.pending = false; this.draw(); });
-      }
+    if (!this.root.isConnected) {
+      this.drawWhenLaidOut();
       return;
     }
-    this.attempts = 0;
     const n = this.lines.length;
     // A step that printed nothing says so, instead of opening to an empty bar.
     const empty = n === 0 && !this.dropped;
@@ -220,6 +223,11 @@ class StepLog {
     this.copy.style.display = this.selected >= 0 && this.selected < n ? "" : "none";
     this.note.style.display = this.noteText.textContent || this.copy.style.display === "" ? "" : "none";
     if (empty) return;
+    if (!this.viewport.clientHeight) {
+      this.drawWhenLaidOut();
+      return;
+    }
+    this.attempts = 0;
     this.spacer.style.height = n * LINE_HEIGHT + "px";
     this.window.style.minWidth = `calc(${this.widest}ch + 16px)`;
     this.viewport.style.height = Math.min(LOG_HEIGHT, Math.max(1, n) * LINE_HEIGHT + 8) + "px";
