@@ -89,7 +89,8 @@ def test_clocks_tick_pending_steps_show_and_long_lines_read_whole(lab, page, uni
         v.scrollLeft = v.scrollWidth;
         await new Promise(requestAnimationFrame);
         await new Promise(requestAnimationFrame);
-        const l = Array.from(v.querySelectorAll('.dm-line')).find((n) => n.textContent.includes('WARNING: Running pip'));
+        const l = Array.from(v.querySelectorAll('.dm-line'))
+          .find((n) => n.textContent.includes('WARNING: Running pip'));
         const range = document.createRange();
         range.setStart(l.firstChild, l.firstChild.length - 8);
         range.setEnd(l.firstChild, l.firstChild.length);

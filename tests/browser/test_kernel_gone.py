@@ -54,7 +54,8 @@ def test_views_of_a_restarted_kernel_say_which_cell_to_run_again(lab, page, brow
             "(note) => note.textContent.includes('has restarted')",
             arg=step.locator(".dm-log-note").element_handle(), timeout=30000)
         note = step.locator(".dm-log-note").text_content()
-        assert note.startswith("The kernel that made this view has restarted: run this %%dockerfile cell again. Its full log: ")
+        assert note.startswith("The kernel that made this view has restarted: run this %%dockerfile cell again. "
+                               "Its full log: ")
         assert not more.is_visible()
         screenshot(reopened, "kernel-gone", reopened.locator(".jp-Notebook"))
     finally:

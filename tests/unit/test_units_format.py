@@ -19,7 +19,8 @@ def sample_sizes() -> list[int]:
     edges = [0, 1, 999, 1000, 1001, 1125, 1995, 9995, 31_200, 31_249, 31_250, 99_950, 999_499, 999_500,
              999_960, 10**6, 12_345_678, 2**40, 3 * 10**15, 10**18, 999_999 * 10**15, 10**24]
     generator = random.Random(11)
-    return edges + [int(10 ** generator.uniform(0, 16)) for _ in range(2000)] + [int(10 ** generator.uniform(16, 25)) for _ in range(200)]
+    # Every unit, and past the last one (exabytes).
+    return edges + [int(10 ** generator.uniform(0, 25)) for _ in range(3000)]
 
 
 def javascript_sizes(sizes: list[int]) -> list[str]:
