@@ -209,6 +209,7 @@ def build(
     progress = BuildProgress(log_dir, engine=engine.describe())
     keep_while_alive(progress, log_dir)
     progress.requested_tags = tags
+    progress.planned_instructions = [instruction.written for instruction in instructions]
     progress.warnings.extend(context_warnings)
     if watch is not None:
         watch(progress)
