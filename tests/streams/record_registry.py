@@ -1,48 +1,73 @@
 """Records the engine's pull and push streams from the loopback registries (scripts/setup-registry.sh) into
-tests/streams/registry/: run from the repository root, as root, with the main engine up."""
-import json, docker, os, sys
+tests/streams/registry/: run from the repository root, as root, with the main engine up.
+
+NAME.jsonl holds a stream's decoded messages; NAME.error.json the refusal the engine answered instead."""
+
+import io
+import json
+
+import docker
+
+OUT = "tests/streams/registry/"
 api = docker.APIClient(base_url="unix:///var/run/docker.sock")
-creds = json.load(open("/var/lib/dockmagic-registry/credentials.json"))
-auth = {"username": creds["username"], "password": creds["password"]}
-out = "tests/streams/registry/"
-def rec(name, it):
-    msgs = list(it)
-    with open(out + name + ".jsonl", "w") as f:
-        for m in msgs: f.write(json.dumps(m) + "\n")
-    print(name, len(msgs), msgs[-1])
-# an image with a 20 MB layer of random data
-import io, tarfile
-df = b"FROM busybox:latest\nRUN head -c 20000000 /dev/urandom > /blob\n"
-for _ in api.build(fileobj=io.BytesIO(df), tag="dockmagic-rec:1", rm=True, decode=True, network_mode="none"): pass
-for port, a in ((5000, None), (5443, auth)):
-    ref = f"127.0.0.1:{port}/dockmagic-rec"
-    api.tag("dockmagic-rec:1", ref, "1")
-    rec(f"push-new-{port}", api.push(ref, "1", stream=True, decode=True, auth_config=a))
-    rec(f"push-again-{port}", api.push(ref, "1", stream=True, decode=True, auth_config=a))
-    api.remove_image(ref + ":1")
-api.remove_image("dockmagic-rec:1")
-for port, a in ((5000, None), (5443, auth)):
-    ref = f"127.0.0.1:{port}/dockmagic-rec"
-    rec(f"pull-new-{port}", api.pull(ref, "1", stream=True, decode=True, auth_config=a))
-    rec(f"pull-again-{port}", api.pull(ref, "1", stream=True, decode=True, auth_config=a))
-    api.remove_image(ref + ":1")
-rec("pull-layers-exist-5000", api.pull("127.0.0.1:5000/debian", "bookworm", stream=True, decode=True))
-api.remove_image("127.0.0.1:5000/debian:bookworm")
-def err(name, f):
+credentials = json.load(open("/var/lib/dockmagic-registry/credentials.json"))
+auth = {"username": credentials["username"], "password": credentials["password"]}
+wrong = {"username": credentials["username"], "password": "wrong"}
+
+
+def record(name, messages):
+    messages = list(messages)
+    with open(OUT + name + ".jsonl", "w") as handle:
+        for message in messages:
+            handle.write(json.dumps(message) + "\n")
+    print(name, len(messages), messages[-1])
+
+
+def record_refusal(name, call):
     try:
-        rec(name, f())
-    except docker.errors.APIError as e:
-        print(name, "APIError", e.status_code, e.explanation)
-        json.dump({"status_code": e.status_code, "explanation": e.explanation}, open(out + name + ".error.json", "w"))
-err("pull-unknown-5000", lambda: api.pull("127.0.0.1:5000/nosuch", "1", stream=True, decode=True))
-err("pull-unknown-tag-5000", lambda: api.pull("127.0.0.1:5000/busybox", "nosuch", stream=True, decode=True))
-err("pull-wrong-credentials-5443", lambda: api.pull("127.0.0.1:5443/busybox", "latest", stream=True, decode=True, auth_config={"username": "dockmagic", "password": "wrong"}))
-err("pull-no-credentials-5443", lambda: api.pull("127.0.0.1:5443/busybox", "latest", stream=True, decode=True, auth_config={}))
-err("pull-down-5999", lambda: api.pull("127.0.0.1:5999/busybox", "latest", stream=True, decode=True))
+        record(name, call())
+    except docker.errors.APIError as error:
+        print(name, "refused", error.status_code, error.explanation)
+        with open(OUT + name + ".error.json", "w") as handle:
+            json.dump({"status_code": error.status_code, "explanation": error.explanation}, handle)
+
+
+def pull(reference, tag, auth_config=None):
+    return api.pull(reference, tag, stream=True, decode=True, auth_config=auth_config)
+
+
+def push(reference, tag, auth_config=None):
+    return api.push(reference, tag, stream=True, decode=True, auth_config=auth_config)
+
+
+# An image with a 20 MB layer of random data, that no registry holds yet.
+dockerfile = b"FROM busybox:latest\nRUN head -c 20000000 /dev/urandom > /blob\n"
+for _ in api.build(fileobj=io.BytesIO(dockerfile), tag="dockmagic-rec:1", rm=True, decode=True, network_mode="none"):
+    pass
+for port, credential in ((5000, None), (5443, auth)):
+    reference = f"127.0.0.1:{port}/dockmagic-rec"
+    api.tag("dockmagic-rec:1", reference, "1")
+    record(f"push-new-{port}", push(reference, "1", credential))
+    record(f"push-again-{port}", push(reference, "1", credential))
+    api.remove_image(reference + ":1")
+api.remove_image("dockmagic-rec:1")
+for port, credential in ((5000, None), (5443, auth)):
+    reference = f"127.0.0.1:{port}/dockmagic-rec"
+    record(f"pull-new-{port}", pull(reference, "1", credential))
+    record(f"pull-again-{port}", pull(reference, "1", credential))
+    api.remove_image(reference + ":1")
+record("pull-layers-exist-5000", pull("127.0.0.1:5000/debian", "bookworm"))
+api.remove_image("127.0.0.1:5000/debian:bookworm")
+
+record_refusal("pull-unknown-5000", lambda: pull("127.0.0.1:5000/nosuch", "1"))
+record_refusal("pull-unknown-tag-5000", lambda: pull("127.0.0.1:5000/busybox", "nosuch"))
+record_refusal("pull-wrong-credentials-5443", lambda: pull("127.0.0.1:5443/busybox", "latest", wrong))
+record_refusal("pull-no-credentials-5443", lambda: pull("127.0.0.1:5443/busybox", "latest", {}))
+record_refusal("pull-down-5999", lambda: pull("127.0.0.1:5999/busybox", "latest"))
 api.tag("busybox:latest", "127.0.0.1:5443/rec-busybox", "1")
-err("push-wrong-credentials-5443", lambda: api.push("127.0.0.1:5443/rec-busybox", "1", stream=True, decode=True, auth_config={"username": "dockmagic", "password": "wrong"}))
+record_refusal("push-wrong-credentials-5443", lambda: push("127.0.0.1:5443/rec-busybox", "1", wrong))
 api.remove_image("127.0.0.1:5443/rec-busybox:1")
 api.tag("busybox:latest", "127.0.0.1:5999/rec-busybox", "1")
-err("push-down-5999", lambda: api.push("127.0.0.1:5999/rec-busybox", "1", stream=True, decode=True))
+record_refusal("push-down-5999", lambda: push("127.0.0.1:5999/rec-busybox", "1"))
 api.remove_image("127.0.0.1:5999/rec-busybox:1")
-err("push-unknown-local", lambda: api.push("127.0.0.1:5000/nosuch-local", "1", stream=True, decode=True))
+record_refusal("push-unknown-local", lambda: push("127.0.0.1:5000/nosuch-local", "1"))
