@@ -36,6 +36,7 @@ function layerRow(layer, kind) {
   const exists = layer.phase === "already exists";
   const row = el("div", "dm-transfer-row" + (exists ? " exists" : ""));
   row.dataset.layer = layer.id;
+  row.dataset.phase = layer.phase;
   row.append(el("span", "dm-transfer-id", layer.id), el("span", "dm-transfer-status", layer.status));
   const bars = el("div");
   if (exists) {
@@ -51,7 +52,7 @@ function layerRow(layer, kind) {
 }
 
 function render({ model, el: root }) {
-  const box = el("div", "dm-transfer");
+  const box = el("div", "dockmagic-transfer dm-transfer");
   const header = el("div", "dm-transfer-header");
   const error = el("div", "dm-transfer-error");
   const rows = el("div", "dm-transfer-rows");
@@ -65,6 +66,7 @@ function render({ model, el: root }) {
     /** @type {Layer[]} */
     const layers = model.get("layers") || [];
     const verb = h.kind === "push" ? "Push" : "Pull";
+    box.dataset.state = h.state || "running";
     header.className = "dm-transfer-header " + (h.state || "");
     header.textContent = verb + " " + (h.reference || "") +
       (h.state === "done" ? ": done" : h.state === "failed" ? ": failed" : "");
