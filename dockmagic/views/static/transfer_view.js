@@ -21,7 +21,8 @@ function size(bytes) {
   const units = ["B", "kB", "MB", "GB", "TB"];
   let value = bytes, index = 0;
   while (value >= 1000 && index < units.length - 1) { value /= 1000; index += 1; }
-  return (index === 0 ? value.toFixed(0) : value.toPrecision(3)) + " " + units[index];
+  // Three significant digits, trailing zeros dropped, as the text view prints sizes ("30 MB", "1.99 MB").
+  return (index === 0 ? value.toFixed(0) : String(parseFloat(value.toPrecision(3)))) + " " + units[index];
 }
 
 function bar(fraction, extra) {
