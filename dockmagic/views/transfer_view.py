@@ -4,14 +4,13 @@ updates a second (a 200 MB pull sends thousands of progress messages; the page n
 from __future__ import annotations
 
 import pathlib
-import threading
-import time
 
 import anywidget
 import traitlets
 
 from ..models.transfer import TransferProgress
 from .display import escape, widget_bundle
+from .throttle import Throttle
 from .transfer_text import transfer_summary, transfer_text
 
 STATIC = pathlib.Path(__file__).parent / "static"
@@ -59,58 +58,33 @@ def layer_states(progress: TransferProgress) -> list[dict]:
 
 
 class LiveTransferView:
-    """Keeps a :class:`TransferWidget` in step with a :class:`TransferProgress`, throttled: a change
-    within ``interval`` of the last flush waits for one trailing flush that carries them all."""
+    """Keeps a :class:`TransferWidget` in step with a :class:`TransferProgress`, throttled."""
 
     def __init__(self, progress: TransferProgress, widget: TransferWidget | None = None,
                  interval: float = FLUSH_INTERVAL_SECONDS):
         self.progress = progress
         self.widget = widget or TransferWidget(header=header_state(progress), layers=layer_states(progress))
-        self.interval = interval
-        self.flushes = 0
-        self._last_flush = time.monotonic()
-        self._lock = threading.RLock()
-        self._timer: threading.Timer | None = None
-        progress.subscribe(self._on_change)
+        self._throttle = Throttle(self._send, interval)
+        progress.subscribe(lambda model: self._throttle.changed(final=model.finished))
 
-    def _on_change(self, progress: TransferProgress) -> None:
-        if progress.finished:
-            self.close()
-            self.flush()
-            return
-        with self._lock:
-            if self._timer is not None:
-                return
-            wait = self.interval - (time.monotonic() - self._last_flush)
-            if wait > 0:
-                self._timer = threading.Timer(wait, self._timed_flush)
-                self._timer.daemon = True
-                self._timer.start()
-                return
-        self.flush()
-
-    def _timed_flush(self) -> None:
-        with self._lock:
-            self._timer = None
-        self.flush()
+    @property
+    def flushes(self) -> int:
+        return self._throttle.flushes
 
     def flush(self) -> None:
-        """Send the header and the layers, in one message, if they changed."""
-        with self._lock:
-            header, layers = header_state(self.progress), layer_states(self.progress)
-            with self.widget.hold_sync():
-                if header != self.widget.header:
-                    self.widget.header = header
-                if layers != self.widget.layers:
-                    self.widget.layers = layers
-            self.flushes += 1
-            self._last_flush = time.monotonic()
+        """Send the header and the layers now, in one message, if they changed."""
+        self._throttle.flush()
+
+    def _send(self) -> None:
+        header, layers = header_state(self.progress), layer_states(self.progress)
+        with self.widget.hold_sync():
+            if header != self.widget.header:
+                self.widget.header = header
+            if layers != self.widget.layers:
+                self.widget.layers = layers
 
     def close(self) -> None:
-        with self._lock:
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
+        self._throttle.cancel()
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         text = transfer_text(self.progress)
