@@ -144,6 +144,7 @@ class Engine:
             params = dict(params, version=query_version)
         headers = {"Content-Type": "application/tar"}
         try:
+            self._api.reload_config()  # a `docker login` or %docker_login since connecting counts
             self._api._set_auth_headers(headers)  # registry credentials, as docker-py's own build sends them
         except Exception:
             pass

@@ -288,3 +288,17 @@ def test_a_registry_stopped_mid_push_is_a_clear_error_and_leaves_no_tag(engine, 
     finally:
         server.kill()
         server.wait()
+
+
+def test_a_legacy_build_from_the_tls_registry_uses_a_login_made_after_connecting(engine, docker_config,
+                                                                               credentials, unique_name, cleanup):
+    name = unique_name("dmbase")
+    base = f"{TLS}/{name}:1"
+    cleanup["images"] += [base, f"{name}-built:1"]
+    image_with_random_layer(engine, base, 1)
+    registry.login(TLS, credentials["username"], credentials["password"], engine=engine)  # after connect()
+    registry.push(base, engine=engine)
+    engine.remove_image(base)
+    result = dockmagic.build(f"FROM {base}\nRUN test -s /blob\n", tags=[f"{name}-built:1"], network="none",
+                             engine=engine)
+    assert "Pull complete" in result.steps[0].log
