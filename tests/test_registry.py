@@ -27,6 +27,7 @@ import urllib.request
 import pytest
 
 import dockmagic
+from dockmagic.engine import connect
 from dockmagic.errors import DockmagicError
 from dockmagic.models.transfer import PUSH, TransferProgress
 from dockmagic.operations import registry
@@ -290,15 +291,20 @@ def test_a_registry_stopped_mid_push_is_a_clear_error_and_leaves_no_tag(engine, 
         server.wait()
 
 
-def test_a_legacy_build_from_the_tls_registry_uses_a_login_made_after_connecting(engine, docker_config,
+def test_a_legacy_build_from_the_tls_registry_uses_a_docker_login_made_after_connecting(engine, docker_config,
                                                                                credentials, unique_name, cleanup):
     name = unique_name("dmbase")
     base = f"{TLS}/{name}:1"
     cleanup["images"] += [base, f"{name}-built:1"]
     image_with_random_layer(engine, base, 1)
-    registry.login(TLS, credentials["username"], credentials["password"], engine=engine)  # after connect()
-    registry.push(base, engine=engine)
-    engine.remove_image(base)
+    # A config.json that already holds another registry's credential when the kernel connects...
+    (docker_config / "config.json").write_text(json.dumps({"auths": {"registry.example": {"auth": "eDp5"}}}))
+    connected = connect()
+    # ...then a `docker login` in a terminal: the build must send the credential it stored since.
+    docker_cli("login", "-u", credentials["username"], "--password-stdin", TLS,
+               input=credentials["password"], env=dict(os.environ, DOCKER_CONFIG=str(docker_config)))
+    registry.push(base, engine=connected)
+    connected.remove_image(base)
     result = dockmagic.build(f"FROM {base}\nRUN test -s /blob\n", tags=[f"{name}-built:1"], network="none",
-                             engine=engine)
+                             engine=connected)
     assert "Pull complete" in result.steps[0].log
