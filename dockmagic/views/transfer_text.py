@@ -50,4 +50,7 @@ def transfer_summary(progress: TransferProgress) -> str:
         return f"{verb} of {progress.reference} failed after {moved} {timing}: {progress.error}"
     if not progress.finished:
         return f"{verb}ing {progress.reference}: {moved} {timing}{existed}"
+    if not progress.moved_bytes:
+        nothing = "nothing to download" if progress.kind == PULL else "nothing to send"
+        return f"{verb}ed {progress.reference} in {progress.elapsed:.1f} s: {nothing}{existed}."
     return f"{verb}ed {progress.reference}: {moved} {timing}{existed}."

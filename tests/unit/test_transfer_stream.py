@@ -197,3 +197,10 @@ def test_the_text_snapshot_escapes_what_the_engine_said():
     progress.finish()
     bundle, _ = view._repr_mimebundle_()
     assert "&lt;b&gt;no&lt;/b&gt;" in bundle["text/html"] and "<b>" not in bundle["text/html"]
+
+
+def test_a_transfer_that_moved_nothing_says_so():
+    assert transfer_summary(replay(PULL, "pull-again-5443", seconds=0.2)) == (
+        "Pulled 127.0.0.1:5000/dockmagic-rec:1 in 0.2 s: nothing to download.")
+    assert transfer_summary(replay(PUSH, "push-again-5000", seconds=0.2)) == (
+        "Pushed 127.0.0.1:5000/dockmagic-rec:1 in 0.2 s: nothing to send; 2 layers already existed.")
