@@ -220,3 +220,36 @@ def test_reading_a_saved_image_streams_it(engine):
     (contents,) = saved.layers.values()
     assert sum(entry[2] for entry in contents.entries if entry[1] == "f") > size * 0.9
     assert peak < size / 4, f"peak {peak:,} bytes for a {size:,}-byte image"
+
+
+@pytest.mark.parametrize("base_changes, output_with_cmd", [
+    (['CMD ["echo", "from the base"]'], "made\n"),
+    # CMD gives the arguments of the base's ENTRYPOINT, as `docker run IMAGE ARGS` does.
+    (['ENTRYPOINT ["echo"]', 'CMD ["from the base"]'], "cat /made.txt\n"),
+], ids=["cmd", "entrypoint"])
+def test_a_session_commit_keeps_the_base_images_entrypoint_and_cmd(ipython_shell, names, unique_name, cleanup,
+                                                                   base_changes, output_with_cmd):
+    """%docker_start keeps a container of an image whose command is not a shell alive with /bin/sh: that
+    plumbing must not reach what %docker_commit makes, nor the session's Dockerfile."""
+    container, image = names
+    base = image("base")
+    commit(container("true"), base, changes=base_changes)  # (the docker CLI's commit fails on Podman 4.3)
+    session = unique_name("dmcommit")
+    cleanup["containers"].append(session)
+    ipython_shell.run_line_magic("docker_start", f"{base} --name {session} --network none")
+    ipython_shell.run_cell_magic("docker_shell", session, "echo made > /made.txt")
+
+    with_cmd, as_is = image("cmd"), image("as-is")
+    ipython_shell.run_line_magic("docker_commit", f"""-c 'CMD ["cat", "/made.txt"]' {session} {with_cmd}""")
+    ran = docker_cli("run", "--rm", with_cmd, check=False)
+    assert (ran.returncode, ran.stdout) == (0, output_with_cmd), ran.stderr
+
+    ipython_shell.run_line_magic("docker_commit", f"{session} {as_is}")
+    command = "{{json .Config.Entrypoint}} {{json .Config.Cmd}}"
+    assert (docker_cli("image", "inspect", "-f", command, as_is).stdout
+            == docker_cli("image", "inspect", "-f", command, base).stdout)
+    assert docker_cli("run", "--rm", as_is).stdout == "from the base\n"
+
+    dockerfile = ipython_shell.run_line_magic("docker_dockerfile", session).text
+    assert "RUN echo made > /made.txt\n" in dockerfile
+    assert "ENTRYPOINT" not in dockerfile and "CMD" not in dockerfile

@@ -132,9 +132,11 @@ def session_dockerfile(name: str, *, cmd=None, engine: Engine | None = None) -> 
         committed = committed_image(engine, attrs)
         if committed is not None:
             config = committed.get("Config") or {}
-            if (config.get("Cmd") or None) != (image_config.get("Cmd") or None):
+            plumbing = _session_plumbing(attrs, image_config)
+            if (config.get("Cmd") or None) not in ((image_config.get("Cmd") or None), plumbing["Cmd"]):
                 cmd = config.get("Cmd") or []
-            if (config.get("Entrypoint") or None) != (image_config.get("Entrypoint") or None):
+            if (config.get("Entrypoint") or None) not in ((image_config.get("Entrypoint") or None),
+                                                          plumbing["Entrypoint"]):
                 entrypoint = config.get("Entrypoint") or []
             name_of = _image_name(committed)
             cmd_source = (f"CMD as committed in {name_of}" if cmd is not None or entrypoint is not None
@@ -147,6 +149,17 @@ def session_dockerfile(name: str, *, cmd=None, engine: Engine | None = None) -> 
     included = sum(1 for c in cells if c.ok and not is_state_only(c.script))
     return SessionDockerfile(container=name, image=image, text="\n".join(lines) + "\n", cells=len(cells),
                              included=included, cmd_source=cmd_source)
+
+
+def _session_plumbing(container: dict, image_config: dict) -> dict:
+    """The Entrypoint and Cmd that %docker_start gave the container in place of its image's (None where it
+    kept the image's): a commit made elsewhere (docker commit) carries them, but they are the notebook's
+    way of keeping the container alive, not part of what the session built."""
+    from .containers import is_session, session_command
+
+    command, entrypoint = session_command(image_config) if is_session(container) else (None, None)
+    # False where the image's own was kept: it matches no config value (None included).
+    return {"Cmd": command or False, "Entrypoint": entrypoint or False}
 
 
 # What Podman adds to every container's environment (containers.conf's default env, and "container"),
