@@ -75,9 +75,10 @@ def session_of(engine, name):
 def test_directory_variables_and_functions_carry_over(ipython_shell, box, capfd, engine):
     cell(ipython_shell, box, "mkdir -p /work/a && cd /work/a\nexport GREETING='hello world'\n"
                              'greet() { echo "$GREETING from $(pwd) to $1"; }')
-    assert capfd.readouterr().out == ""
+    # Each cell ends with its exit status, as a shell reports $?.
+    assert capfd.readouterr().out == "exit status 0\n"
     assert cell(ipython_shell, box, 'greet you; echo "$GREETING"; pwd') is None
-    assert capfd.readouterr().out == "hello world from /work/a to you\nhello world\n/work/a\n"
+    assert capfd.readouterr().out == "hello world from /work/a to you\nhello world\n/work/a\nexit status 0\n"
 
     session = session_of(engine, box)
     # (Podman's inspect names the image in full: docker.io/library/busybox:latest.)
@@ -94,14 +95,36 @@ def test_a_failing_cell_fails_with_its_code_and_the_shell_goes_on(ipython_shell,
     with pytest.raises(ContainerError) as raised:
         cell(ipython_shell, box, "cd /tmp; echo partial; cat /nowhere")
     out, err = capfd.readouterr()
-    assert out == "partial\n"
+    assert out == "partial\nexit status 1\n"
     assert "nowhere" in err
     assert raised.value.exit_code == 1
     assert str(raised.value).startswith(f"The cell failed with exit code 1 in '{box}'. The shell keeps its state")
 
     cell(ipython_shell, box, "pwd; echo works")
-    assert capfd.readouterr().out == "/tmp\nworks\n"
+    assert capfd.readouterr().out == "/tmp\nworks\nexit status 0\n"
     assert [c.ok for c in session_of(engine, box).cells] == [False, True]
+
+
+def test_every_cell_ends_with_its_exit_status_and_a_failure_stops_run_all(ipython_shell, box, capfd, engine):
+    # The status is the last command's, as with `sh -c`: a command that fails earlier shows its error only.
+    result = ipython_shell.run_cell(f"%%docker_shell {box}\nfiglett ciao\necho after\n")
+    out, err = capfd.readouterr()
+    assert result.success and (out, "figlett" in err) == ("after\nexit status 0\n", True)
+
+    result = ipython_shell.run_cell(f"%%docker_shell {box}\necho before\nfiglett ciao\n")
+    out, err = capfd.readouterr()
+    # (IPython prints the error after the status line.)
+    assert out.startswith("before\nexit status 127\n") and "figlett" in err
+    assert isinstance(result.error_in_exec, ContainerError) and result.error_in_exec.exit_code == 127
+
+    # --keep-going (or --no-raise): the status is shown, nothing is raised, "Run all" goes on.
+    for option in ("--keep-going", "--no-raise"):
+        result = ipython_shell.run_cell(f"%%docker_shell {option} {box}\nfiglett ciao\n")
+        assert result.success and capfd.readouterr().out == "exit status 127\n"
+    failed = session_of(engine, box).cells[-1]
+    html = failed._repr_mimebundle_()["text/html"]
+    assert 'class="dockmagic-status"' in html and ">exit status 127<" in html and "#b91c1c" in html
+    assert [c.exit_code for c in session_of(engine, box).cells] == [0, 127, 127, 127]
 
 
 def test_a_syntax_error_is_only_an_error(ipython_shell, box, capfd):
@@ -110,13 +133,13 @@ def test_a_syntax_error_is_only_an_error(ipython_shell, box, capfd):
     assert raised.value.exit_code == 2
     assert "syntax error" in capfd.readouterr().err
     cell(ipython_shell, box, "echo still here")
-    assert capfd.readouterr().out == "still here\n"
+    assert capfd.readouterr().out == "still here\nexit status 0\n"
 
 
 def test_commands_read_no_input(ipython_shell, box, capfd):
     # As in a Dockerfile's RUN, stdin is empty: a prompt cannot hang the cell or eat the protocol.
     cell(ipython_shell, box, 'read answer; echo "[$answer]"; cat; echo end')
-    assert capfd.readouterr().out == "[]\nend\n"
+    assert capfd.readouterr().out == "[]\nend\nexit status 0\n"
 
 
 def test_output_streams_while_the_cell_runs(box, engine):
@@ -144,7 +167,7 @@ def test_hiding_stdout_in_a_cell_does_not_break_the_shell(ipython_shell, box, ca
     cell(ipython_shell, box, "exec >/dev/null; echo hidden")
     cell(ipython_shell, box, "echo hidden too; echo but stderr shows >&2")
     out, err = capfd.readouterr()
-    assert out == ""
+    assert out == "exit status 0\nexit status 0\n"  # the status lines come from dockmagic, not the shell
     assert err == "but stderr shows\n"
 
 
@@ -160,12 +183,12 @@ def test_interrupt_stops_the_command_not_the_shell(ipython_shell, box, capfd):
     assert isinstance(raised.value, KeyboardInterrupt)
     assert "the cell's command was stopped" in str(raised.value)
     out, _ = capfd.readouterr()
-    assert "start\n" in out and "after" not in out
+    assert "start\n" in out and "after" not in out and "exit status 130 (interrupted)\n" in out
 
     assert docker_cli("inspect", "-f", "{{.State.Running}}", box).stdout.strip() == "true"
     assert "sleep" not in processes(box)
     cell(ipython_shell, box, 'pwd; echo "$KEPT"')
-    assert capfd.readouterr().out == "/tmp\n1\n"
+    assert capfd.readouterr().out == "/tmp\n1\nexit status 0\n"
 
 
 def test_interrupt_kills_a_program_that_ignores_sigint(ipython_shell, box, capfd):
@@ -177,7 +200,7 @@ def test_interrupt_kills_a_program_that_ignores_sigint(ipython_shell, box, capfd
     assert "sleep" not in processes(box)
     capfd.readouterr()
     cell(ipython_shell, box, "echo alive")
-    assert capfd.readouterr().out == "alive\n"
+    assert capfd.readouterr().out == "alive\nexit status 0\n"
 
 
 def test_exit_ends_the_shell_and_the_next_cell_restores_its_state(ipython_shell, box, capfd, engine):
@@ -186,16 +209,17 @@ def test_exit_ends_the_shell_and_the_next_cell_restores_its_state(ipython_shell,
         cell(ipython_shell, box, "exit 4")
     assert raised.value.exit_code == 4
     assert f"The shell in '{box}' exited during the cell (exit code 4)" in str(raised.value)
-    capfd.readouterr()
+    assert capfd.readouterr().out == (
+        "exit status 0\nexit status 4 (the shell exited: the next cell starts a new one)\n")
     cell(ipython_shell, box, 'pwd; echo "$KEEP"')
     out, err = capfd.readouterr()
-    assert out == "/tmp\nyes\n"
+    assert out == "/tmp\nyes\nexit status 0\n"
     assert err.startswith("(the shell had ended: a new one was started in /tmp with the recorded exported")
     session = session_of(engine, box)
     assert session.restarts == 1
     if session.shell == "bash":  # bash lists its functions (declare -f): they are restored too
         cell(ipython_shell, box, "f")
-        assert capfd.readouterr().out == "f-called\n"
+        assert capfd.readouterr().out == "f-called\nexit status 0\n"
 
 
 def test_a_shell_that_ignores_interrupts_is_replaced(ipython_shell, unique_name, cleanup, capfd):
@@ -213,7 +237,7 @@ def test_a_shell_that_ignores_interrupts_is_replaced(ipython_shell, unique_name,
     assert docker_cli("inspect", "-f", "{{.State.Running}}", name).stdout.strip() == "true"
     capfd.readouterr()
     cell(ipython_shell, name, 'pwd; echo "$KEPT"')
-    assert capfd.readouterr().out == "/tmp\n1\n"
+    assert capfd.readouterr().out == "/tmp\n1\nexit status 0\n"
 
 
 # --- bad input -----------------------------------------------------------------------------------------
