@@ -66,6 +66,13 @@ def processes(name: str) -> str:
     return listing
 
 
+def cell_count(ipython_shell) -> str:
+    """What '# from cell N' says of the notebook's count for cells run by run_cell_magic outside run_cell
+    (all share the shell's current count)."""
+    count = ipython_shell.execution_count - 1
+    return f" (In [{count}])" if count > 0 else ""
+
+
 def session_of(engine, name):
     return shell_ops.find_session(name, engine)
 
@@ -302,11 +309,14 @@ def test_dockerfile_of_a_busybox_session_rebuilds_the_same_files(ipython_shell, 
 
     path = tmp_path / "Dockerfile"
     result = ipython_shell.run_line_magic("docker_dockerfile", f"{name} --file {path} -o session_file --build {tag}")
+    in_n = cell_count(ipython_shell)
     expected = (
         "FROM busybox\n"
+        f"# from cell 1{in_n}\n"
         "RUN mkdir -p /app && cd /app\n"
         "WORKDIR /app\n"
         'ENV GREETING="hello \\"world\\" \\$HOME"\n'
+        f"# from cell 4{in_n}\n"
         "RUN eval \"$(printf '%s\\n' \\\n"
         "    'if [ -d /app ]; then' \\\n"
         "    '  echo \"$GREETING\" > greeting.txt   # a comment' \\\n"
@@ -340,12 +350,15 @@ def test_dockerfile_of_a_bash_session_defines_the_functions_a_cell_calls(ipython
     cell(ipython_shell, name, 'shout() { echo "${1^^}!"; }\nexport WHO=world')
     cell(ipython_shell, name, "shout $WHO > /greeting.txt")
     result = ipython_shell.run_line_magic("docker_dockerfile", f"{name} --cmd 'cat /greeting.txt' --build {tag}")
+    in_n = cell_count(ipython_shell)
     assert result.text == (
         "FROM debian:bookworm\n"
         'SHELL ["/bin/bash", "-c"]\n'
+        f"# from cell 1{in_n}\n"
         'RUN shout() { echo "${1^^}!"; }; \\\n'
         "    export WHO=world\n"
         'ENV WHO="world"\n'
+        f"# from cell 2{in_n}\n"
         'RUN shout () { echo "${1^^}!"; }; \\\n'
         "    shout $WHO > /greeting.txt\n"
         'CMD ["cat", "/greeting.txt"]\n'
@@ -365,8 +378,40 @@ def test_dockerfile_takes_the_cmd_given_at_commit(ipython_shell, unique_name, cl
     cell(ipython_shell, name, "echo hi > /hi.txt")
     ipython_shell.run_line_magic("docker_commit", f"""-c 'CMD ["cat", "/hi.txt"]' {name} {image}""")
     result = ipython_shell.run_line_magic("docker_dockerfile", name)
-    assert result.text == 'FROM busybox\nRUN echo hi > /hi.txt\nCMD ["cat", "/hi.txt"]\n'
+    in_n = cell_count(ipython_shell)
+    assert result.text == f'FROM busybox\n# from cell 1{in_n}\nRUN echo hi > /hi.txt\nCMD ["cat", "/hi.txt"]\n'
     assert f"CMD as committed in {image}:latest" in str(result)
     # --cmd wins over what was committed.
     assert ipython_shell.run_line_magic("docker_dockerfile", f"{name} --cmd 'sh -c \"echo hey\"'").text.endswith(
         'CMD ["sh", "-c", "echo hey"]\n')
+
+
+def test_dockerfile_leaves_out_marked_and_skipped_cells_and_names_each_runs_cell(ipython_shell, unique_name,
+                                                                                 cleanup, capfd):
+    name = unique_name("dmshell")
+    cleanup["containers"].append(name)
+    ipython_shell.run_line_magic("docker_start", f"busybox --name {name} --network none")
+    # run_cell numbers the cells as a notebook does (In [n]); the Dockerfile shows it beside the session's.
+    counts = []
+    for script in ("mkdir /app && echo made > /app/made.txt",  # (the shell counts from 1: In [n] is shown)
+                   "# dockmagic: skip\ncd /app\ncat made.txt",
+                   "ls /app",
+                   "echo more >> /app/made.txt"):
+        counts.append(ipython_shell.execution_count)
+        assert ipython_shell.run_cell(f"%%docker_shell {name}\n{script}\n", store_history=True).success
+    capfd.readouterr()
+
+    result = ipython_shell.run_line_magic("docker_dockerfile", f"{name} --skip 3")
+    assert result.text == (
+        "FROM busybox\n"
+        f"# from cell 1 (In [{counts[0]}])\n"
+        "RUN mkdir /app && echo made > /app/made.txt\n"
+        "WORKDIR /app\n"
+        f"# from cell 4 (In [{counts[3]}])\n"
+        "RUN echo more >> /app/made.txt\n"
+    )
+    assert "# cells left out: 2 (skip mark), 3 (--skip)" in str(result)
+    with pytest.raises(DockmagicError, match="the session of .* has 4 cells"):
+        ipython_shell.run_line_magic("docker_dockerfile", f"{name} --skip 2,9")
+    with pytest.raises(DockmagicError, match="is not a cell number or range"):
+        ipython_shell.run_line_magic("docker_dockerfile", f"{name} --skip last")

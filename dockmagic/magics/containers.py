@@ -112,8 +112,11 @@ class ContainerMagics(DockmagicMagics):
             apt-get update && apt-get install -y figlet
         """
         args = parse_line(self.docker_shell, line)
+        # IPython counts the running cell before running it: its In [n] is one less.
+        execution_count = self.shell.execution_count - 1 if self.shell.execution_count > 1 else None
         try:
-            record = shell.run_cell(args.name, cell, engine=self.settings.engine(), check=not args.keep_going)
+            record = shell.run_cell(args.name, cell, engine=self.settings.engine(), check=not args.keep_going,
+                                    execution_count=execution_count)
         except ContainerError as error:
             if getattr(error, "record", None) is not None:
                 self.results.publish(error.record)

@@ -98,6 +98,7 @@ class CellRecord(TextAndHtml):
     seconds: float
     interrupted: bool = False
     shell_exited: bool = False
+    execution_count: int | None = None  # the notebook's In [n], when IPython ran it
 
     @property
     def ok(self) -> bool:
@@ -347,7 +348,8 @@ class ShellSession:
                     writer.write(number, late)
         return _parse_state(header, body)
 
-    def run(self, script: str, stdout=None, stderr=None, check: bool = True) -> CellRecord:
+    def run(self, script: str, stdout=None, stderr=None, check: bool = True,
+            execution_count: int | None = None) -> CellRecord:
         """Run ``script`` in the shell, streaming its output; record and return the cell. Its exit status
         is its last command's, as with ``sh -c``.
 
@@ -410,7 +412,7 @@ class ShellSession:
         if outcome is None:
             exit_code = self._exec_exit_code()
             record = CellRecord(script, exit_code, before, None, seconds, interrupted=interrupted,
-                                shell_exited=True)
+                                shell_exited=True, execution_count=execution_count)
             self.cells.append(record)
             self.close()
             self.check_running()
@@ -430,7 +432,8 @@ class ShellSession:
             ), record)
         exit_code, _, _, after = outcome
         self.state = after
-        record = CellRecord(script, exit_code, before, after, seconds, interrupted=interrupted)
+        record = CellRecord(script, exit_code, before, after, seconds, interrupted=interrupted,
+                            execution_count=execution_count)
         self.cells.append(record)
         note = " (in a new shell: the previous one had ended)" if restarted else ""
         if interrupted:
@@ -501,6 +504,7 @@ def find_session(name: str, engine: Engine) -> ShellSession | None:
 
 
 def run_cell(name: str, script: str, *, engine: Engine | None = None, stdout=None, stderr=None,
-             check: bool = True) -> CellRecord:
+             check: bool = True, execution_count: int | None = None) -> CellRecord:
     """Run ``script`` in the persistent shell of container ``name`` (see :class:`ShellSession.run`)."""
-    return session_for(name, engine).run(script, stdout=stdout, stderr=stderr, check=check)
+    return session_for(name, engine).run(script, stdout=stdout, stderr=stderr, check=check,
+                                         execution_count=execution_count)
