@@ -253,3 +253,32 @@ def test_a_session_commit_keeps_the_base_images_entrypoint_and_cmd(ipython_shell
     dockerfile = ipython_shell.run_line_magic("docker_dockerfile", session).text
     assert "RUN echo made > /made.txt\n" in dockerfile
     assert "ENTRYPOINT" not in dockerfile and "CMD" not in dockerfile
+
+
+def test_commit_and_history_count_a_layers_changes_alike(ipython_shell, names, capsys, engine):
+    """The container's diff (what %docker_commit counts) and the committed layer's tar (what
+    %docker_history reads) hold different things: the tar also keeps copies that change nothing (a file
+    opened for writing and left as it was; a folder whose files came and went). Both count as docker diff
+    does, and say so."""
+    container, image = names
+    name = container("echo new > /new.txt; : >> /etc/group; mkdir /tmp/gone; rmdir /tmp/gone; echo x >> /etc/passwd")
+    tag = image()
+    committed = ipython_shell.run_line_magic("docker_commit", f"{name} {tag}")
+    history = ipython_shell.run_line_magic("docker_history", tag)
+    printed = capsys.readouterr().out
+    cli = [line.split(" ", 1) for line in docker_cli("diff", name).stdout.splitlines()]
+    cli_counts = {kind: sum(1 for k, _ in cli if k == kind) for kind in "ACD"}
+
+    layer = history.layers[0]
+    assert committed.counts == cli_counts
+    assert "/etc/group" not in [change.path for change in layer.files] and layer.unchanged >= 1
+    if engine.is_podman:
+        # Podman's diff lists the copies that change nothing (C /etc/group, C /tmp) and leaves out the
+        # mount points it writes into every container's layer: there the two differ by exactly those.
+        assert layer.counts["A"] == cli_counts["A"] + len(PODMAN_MOUNT_POINTS)
+        assert layer.counts["C"] + layer.unchanged == cli_counts["C"]
+    else:
+        assert layer.counts == committed.counts
+        assert ["C", "/etc/group"] not in cli and ["C", "/etc/passwd"] in cli
+    rule = "as docker diff counts: a folder counts as changed when something in it changed"
+    assert printed.count(rule) == 2  # once under the commit, once under the history
