@@ -144,18 +144,20 @@ def image_command_restored(engine: Engine, container: dict, instructions: list[s
     except NotFound:
         return None, []  # the image is gone: nothing to restore from
     given = {change.split(None, 1)[0] for change in instructions}
-    if "ENTRYPOINT" in given:
-        return None, []  # a new ENTRYPOINT resets CMD, as in a Dockerfile
     entrypoint, cmd = image_config.get("Entrypoint") or [], image_config.get("Cmd") or []
     container_config = container.get("Config") or {}
+    # The stdin held open to keep the shell alive is the session's too.
+    config = dict(container_config, OpenStdin=False, StdinOnce=False, AttachStdin=False)
+    if "ENTRYPOINT" in given:
+        # A new ENTRYPOINT resets CMD, as in a Dockerfile: the user's change says it all.
+        return (None if engine.is_podman else config), []
     had_entrypoint = bool(entrypoint or container_config.get("Entrypoint"))
     if engine.is_podman:
         changes = [f"ENTRYPOINT {json.dumps(entrypoint)}"] if had_entrypoint else []
         if cmd and "CMD" not in given:
             changes.append(f"CMD {json.dumps(cmd)}")
         return None, changes
-    config = dict(container_config, OpenStdin=False, StdinOnce=False, AttachStdin=False,
-                  Entrypoint=entrypoint if had_entrypoint else None, Cmd=cmd or None)
+    config.update(Entrypoint=entrypoint if had_entrypoint else None, Cmd=cmd or None)
     return config, []
 
 
