@@ -289,8 +289,10 @@ class Engine:
 
     def commit_container(self, container_id: str, repository: str, tag: str, message: str | None = None,
                          author: str | None = None, changes: list[str] | None = None,
-                         pause: bool = True) -> str:
+                         pause: bool = True, config: dict | None = None) -> str:
         """Commit container ``container_id`` as ``repository:tag`` (``docker commit``).
+
+        ``config``: the new image's config in place of the container's (Docker; Podman ignores it).
 
         Returns:
             The new image's id (Docker: ``sha256:<hex>``; Podman: the bare hex).
@@ -299,7 +301,7 @@ class Engine:
         """
         with _engine_errors():
             answer = self._api.commit(container_id, repository=repository, tag=tag, message=message,
-                                      author=author, changes=changes, pause=pause)
+                                      author=author, changes=changes, pause=pause, conf=config)
         return answer["Id"]
 
     # --- containers ---

@@ -53,6 +53,10 @@ def record_option(what: str):
     return argument("--record", metavar="FILE", help=f"Also save {what} to FILE (JSON lines), for %%docker_replay.")
 
 
+keep_going_option = argument(
+    "--keep-going", "--no-raise", action="store_true",
+    help="A failure only shows its exit status; it raises no error, so \"Run all\" goes on past this cell.")
+
 quiet_option = argument("--quiet", action="store_true", help="No live view: show only the final summary.")
 
 
