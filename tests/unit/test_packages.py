@@ -5,8 +5,13 @@ conda-forge's format (numpy 1.26.4's fields, its path list cut to one file)."""
 import pathlib
 
 from dockmagic.parsing.packages import (
-    Package, is_package_record, packages_from_records, parse_conda_meta, parse_dpkg_status,
-    parse_pip_metadata, record_size,
+    Package,
+    is_package_record,
+    packages_from_records,
+    parse_conda_meta,
+    parse_dpkg_status,
+    parse_pip_metadata,
+    record_size,
 )
 
 SAMPLES = pathlib.Path(__file__).parent / "package_samples"
@@ -40,7 +45,8 @@ def test_pip_metadata_with_record_size():
 
 
 def test_pip_metadata_without_record_or_name():
-    assert parse_pip_metadata("Metadata-Version: 2.1\nName: tiny\nVersion: 0.1\n") == Package("pip", "tiny", "0.1", None)
+    tiny = "Metadata-Version: 2.1\nName: tiny\nVersion: 0.1\n"
+    assert parse_pip_metadata(tiny) == Package("pip", "tiny", "0.1", None)
     assert parse_pip_metadata("Metadata-Version: 2.1\nVersion: 0.1\n") is None
 
 
