@@ -104,3 +104,41 @@ def test_magic_compares_images_and_names_mistakes(engine, child, ipython_shell, 
             ipython_shell.run_line_magic("docker_diff", f"{container} {name}")
     finally:
         docker_cli("rm", "-f", container, check=False)
+
+
+def test_history_efficiency_and_wasted_files(engine, tmp_path, unique_name):
+    """A 1 MB file written in one layer and deleted in the next: dive's score drops below 1 and the file is
+    listed with both layers."""
+    from dockmagic.operations.history import image_history
+
+    name = f"{unique_name('dmimgdiff-waste')}:1"
+    (tmp_path / "Dockerfile").write_text(
+        f"FROM debian:bookworm\nRUN head -c 1048576 /dev/urandom > /big.bin  # {name}\n"
+        "RUN rm /big.bin && echo x > /small.txt\n")
+    docker_cli("build", "-q", "-t", name, str(tmp_path))
+    try:
+        history = image_history(name, engine=engine)
+    finally:
+        docker_cli("rmi", "-f", name, check=False)
+    assert history.efficiency is not None and history.efficiency < 1
+    base_bytes = sum(layer.added_bytes for layer in history.layers if layer.created_by == "")
+    assert history.efficiency == pytest.approx((base_bytes + 2) / (base_bytes + 2 + 1048576))
+    [wasted] = history.wasted_files
+    assert (wasted.path, wasted.size) == ("/big.bin", 1048576)
+    assert "head -c 1048576" in history.layer_number(wasted.written_by).created_by
+    assert "rm /big.bin" in history.layer_number(wasted.removed_by).created_by
+    text = str(history)
+    assert "Efficiency 99." in text and "1 wasted files:" in text
+    assert "1.05MB   /big.bin   layer 2: /bin/sh -c head -c 1048576" in text
+
+
+def test_history_treemap_magic_shows_largest_folders(engine, child, ipython_shell):
+    name, _ = child
+    treemap = ipython_shell.run_line_magic("docker_history", f"{name} --treemap")
+    text = str(treemap)
+    assert text.splitlines()[0].startswith(f"{name}: ")
+    assert "/usr" in text.splitlines()[2]  # the largest folder of a Debian image
+    opt = [entry for entry in treemap.sizes.children("/")[0] if entry.name == "opt"]
+    assert opt and opt[0].layer == 2 and opt[0].size == len(f"hello {name}\n")  # the COPY step's layer
+    with pytest.raises(InvalidInput, match="--treemap needs the image's files"):
+        ipython_shell.run_line_magic("docker_history", f"{name} --treemap --no-files")
