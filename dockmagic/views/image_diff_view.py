@@ -111,6 +111,12 @@ def image_diff_html(diff) -> str:
     return f"<div class='dockmagic-image-diff'>{note}{diff_html(tree_source(diff))}{packages_html(diff)}</div>"
 
 
+def data_only(bundle):
+    """A (data, metadata) bundle as its data when the metadata is empty: what ``display(raw=True)`` takes."""
+    data, metadata = bundle
+    return data if not metadata else bundle
+
+
 class ImageDiffView:
     """The diff tree widget and the packages table, with the text tables and the snapshot beside them."""
 
@@ -123,4 +129,4 @@ class ImageDiffView:
         self.widget = ipywidgets.VBox(children)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        return widget_bundle(self.widget, image_diff_text(self.diff, TEXT_ROWS), image_diff_html(self.diff))
+        return data_only(widget_bundle(self.widget, image_diff_text(self.diff, TEXT_ROWS), image_diff_html(self.diff)))

@@ -16,6 +16,7 @@ import traitlets
 
 from ..models.folder_sizes import Folder, FolderSizes
 from .display import escape, widget_bundle
+from .image_diff_view import data_only
 from .units import cli_size, ellipsis
 from .widget_scripts import widget_script
 
@@ -104,4 +105,4 @@ class ImageTreemap:
         return self._text()
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        return widget_bundle(self.widget, self._text(), self._html())
+        return data_only(widget_bundle(self.widget, self._text(), self._html()))

@@ -33,7 +33,10 @@ function size(bytes) {
   let value = bytes;
   let index = 0;
   while (value >= 1000 && index < SIZE_UNITS.length - 1) { value /= 1000; index += 1; }
-  return index === 0 ? `${value} B` : `${value.toPrecision(3).replace(/\.?0+$/, "")} ${SIZE_UNITS[index]}`;
+  if (index === 0) return `${value} B`;
+  let text = value.toPrecision(3);
+  if (text.includes(".")) text = text.replace(/0+$/, "").replace(/\.$/, "");  // 1.50 -> 1.5, never 120 -> 12
+  return `${text} ${SIZE_UNITS[index]}`;
 }
 
 function layerColour(layer) {
