@@ -1,5 +1,6 @@
 """``%docker_diff IMAGE_A IMAGE_B`` and ``%docker_diff IMAGE --base`` on the real engine: a child of
-debian:bookworm that copies a file, removes one, adds a pip dist-info and a dpkg stanza."""
+debian:bookworm that copies a file, removes one, rewrites one with the same contents (no change: contents
+are compared, not times), adds a pip dist-info and a dpkg stanza."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ DIST_INFO = "/usr/local/lib/python3.11/dist-packages/fakepkg-1.2.dist-info"
 DOCKERFILE = f"""FROM debian:bookworm
 COPY hello.txt /opt/demo/hello.txt
 RUN rm /etc/issue.net && mkdir -p {DIST_INFO} \\
+ && cp /etc/debian_version /root/v && cat /root/v > /etc/debian_version && rm /root/v \\
  && printf 'Metadata-Version: 2.1\\nName: fakepkg\\nVersion: 1.2\\n' > {DIST_INFO}/METADATA \\
  && printf 'fakepkg/__init__.py,sha256=x,1000\\n{DIST_INFO.rsplit('/', 1)[1]}/METADATA,,\\n' > {DIST_INFO}/RECORD \\
  && printf '\\nPackage: fake-tool\\nStatus: install ok installed\\nInstalled-Size: 12\\nVersion: 0.9-1\\n' \\

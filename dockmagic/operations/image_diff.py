@@ -2,11 +2,12 @@
 
 Each image is a stack of layers (its config's ``RootFS.Layers``, diff ids). Its files are what the stack
 gives once every layer is applied in order, whiteouts hiding what is below. The two images' merged file
-trees are compared path by path: only metadata is kept (type, size, mode, owner, link target, mtime), one
-tuple a path, never a file's contents; a regular file counts as changed when any of these differ.
+trees are compared path by path: only metadata is kept (type, size, mode, owner, link target, and a
+regular file's SHA-1), one tuple a path, never a file's contents; a path counts as changed when any of
+these differ (as container-diff compared contents, not times: a file rewritten unchanged is no change).
 
 Reading: ``docker save`` of an image streams its layer tars; each is read header by header (contents
-skipped), except the few small files that say which packages are installed (dpkg's status, pip's
+hashed as they pass, never kept), except the few small files that say which packages are installed (dpkg's status, pip's
 dist-info METADATA and RECORD, conda-meta), kept whole. When one image's layers are a prefix of the
 other's (``--base``, or a child against its parent), the longer image's save holds both: one save is
 read. Otherwise each image is saved once, and a layer tar that the second save holds under a name the
@@ -18,6 +19,7 @@ package is "A" when only the second image has it, "D" when only the first, "C" w
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 import tarfile
 import time
@@ -107,8 +109,9 @@ class ImageDiff(TextAndHtml):
 
 @dataclass
 class LayerFiles:
-    """A layer's tar, headers only: ``entries`` as (path, metadata) with metadata (type, size, mode,
-    uid, gid, link, mtime); whiteouts; opaque directories; the contents of its package records."""
+    """A layer's tar without file contents: ``entries`` as (path, metadata) with metadata (type, size,
+    mode, uid, gid, link, sha1 of a regular file's contents); whiteouts; opaque directories; the
+    contents of its package records."""
 
     entries: list[tuple[str, tuple]] = field(default_factory=list)
     whiteouts: list[str] = field(default_factory=list)
@@ -178,6 +181,13 @@ def read_save(chunks, known: SavedLayers | None = None) -> SavedLayers:
 _TYPES = {tarfile.DIRTYPE: "d", tarfile.SYMTYPE: "l", tarfile.LNKTYPE: "h"}
 
 
+def _sha1(handle) -> str:
+    digest = hashlib.sha1()
+    for block in iter(lambda: handle.read(1 << 20), b""):
+        digest.update(block)
+    return digest.hexdigest()
+
+
 def _read_layer(stream, mode: str) -> LayerFiles:
     layer = LayerFiles()
     with tarfile.open(fileobj=stream, mode=mode) as archive:
@@ -194,11 +204,19 @@ def _read_layer(stream, mode: str) -> LayerFiles:
                     layer.whiteouts.append((directory or "") + "/" + base[len(WHITEOUT):])
                 continue
             kind = "f" if member.isreg() else _TYPES.get(member.type, "o")
-            layer.entries.append((path, (kind, member.size if kind == "f" else 0, member.mode & 0o7777, member.uid,
-                                         member.gid, member.linkname, int(member.mtime))))
-            if kind == "f" and member.size <= MAX_RECORD_BYTES and is_package_record(path):
+            digest = ""
+            if kind == "f":
+                # The bytes pass by anyway (a stream cannot seek): hashing them costs little, and tells a
+                # file rewritten with the same contents (only its mtime moved) from a changed one.
                 handle = archive.extractfile(member)
-                layer.records[path] = handle.read() if handle else b""
+                if member.size <= MAX_RECORD_BYTES and is_package_record(path):
+                    data = handle.read()
+                    layer.records[path] = data
+                    digest = hashlib.sha1(data).hexdigest()
+                else:
+                    digest = _sha1(handle)
+            layer.entries.append((path, (kind, member.size if kind == "f" else 0, member.mode & 0o7777, member.uid,
+                                         member.gid, member.linkname, digest)))
     return layer
 
 
@@ -256,14 +274,14 @@ def merge(layers: list[LayerFiles]) -> MergedFiles:
 
 
 def compare_files(old: dict[str, tuple], new: dict[str, tuple]) -> list[FileChange]:
-    """The paths ``new`` adds, changes and deletes against ``old``, sorted by path. A directory is
-    changed only when its type, mode or owner changes (its mtime moves with every file written in it)."""
+    """The paths ``new`` adds, changes and deletes against ``old``, sorted by path (metadata as
+    :class:`LayerFiles` holds it; no times, so a folder is not changed by a file written in it)."""
     changes = []
     for path, metadata in new.items():
         before = old.get(path)
         if before is None:
             changes.append(FileChange("A", path, metadata[1] if metadata[0] == "f" else None))
-        elif before != metadata and (metadata[0] != "d" or before[:5] != metadata[:5]):
+        elif before != metadata:
             changes.append(FileChange("C", path, metadata[1] if metadata[0] == "f" else None))
     for path, metadata in old.items():
         if path not in new:
