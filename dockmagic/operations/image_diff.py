@@ -6,12 +6,11 @@ trees are compared path by path: only metadata is kept (type, size, mode, owner,
 regular file's SHA-1), one tuple a path, never a file's contents; a path counts as changed when any of
 these differ (as container-diff compared contents, not times: a file rewritten unchanged is no change).
 
-Reading: ``docker save`` of an image streams its layer tars; each is read header by header (contents
+Reading: ``docker save`` of an image streams its layer tars; each is read entry by entry (contents
 hashed as they pass, never kept), except the few small files that say which packages are installed (dpkg's status, pip's
 dist-info METADATA and RECORD, conda-meta), kept whole. When one image's layers are a prefix of the
 other's (``--base``, or a child against its parent), the longer image's save holds both: one save is
-read. Otherwise each image is saved once, and a layer tar that the second save holds under a name the
-first already read is drained unread.
+read. Otherwise one save of both images is read: the engine puts the layers they share in it once.
 
 Packages: the package records of each merged tree, parsed by :mod:`dockmagic.parsing.packages`; a
 package is "A" when only the second image has it, "D" when only the first, "C" when its version differs.
@@ -20,6 +19,7 @@ package is "A" when only the second image has it, "D" when only the first, "C" w
 from __future__ import annotations
 
 import hashlib
+import json
 import posixpath
 import tarfile
 import time
@@ -37,6 +37,8 @@ from .history import MAX_METADATA_BYTES, OPAQUE, WHITEOUT, _Prefixed
 from .lookup import find_image
 from .tar_stream import ChunkReader, member_path
 
+# Read size of the tar streams: tarfile's default (10 kB) makes a Python call per 10 kB of image.
+STREAM_BUFFER = 1 << 20
 # A package record larger than this is not kept (a dpkg status of 3,000 packages is about 3 MB).
 MAX_RECORD_BYTES = 16 * 1024 * 1024
 
@@ -136,8 +138,6 @@ class SavedLayers:
 
     def layer_names(self, image_id: str) -> list[str]:
         """The layer tars of the saved image ``image_id``, oldest first (from its manifest)."""
-        import json
-
         try:
             manifest = json.loads(self.metadata["manifest.json"])
         except (KeyError, ValueError):
@@ -149,11 +149,11 @@ class SavedLayers:
         raise DockmagicError(f"The save's manifest does not list image {image_id[:19]}.")
 
 
-def read_save(chunks, known: SavedLayers | None = None) -> SavedLayers:
-    """Read one ``docker save`` stream: layer tars header by header (package records kept whole) and
-    the small metadata files; a layer tar already in ``known`` is drained unread."""
+def read_save(chunks) -> SavedLayers:
+    """Read one ``docker save`` stream: layer tars entry by entry (regular files hashed, package records
+    kept whole) and the small metadata files."""
     saved = SavedLayers()
-    with tarfile.open(fileobj=ChunkReader(chunks), mode="r|") as outer:
+    with tarfile.open(fileobj=ChunkReader(chunks), mode="r|", bufsize=STREAM_BUFFER) as outer:
         for member in outer:
             name = member_path(member.name)
             if member.issym() or member.islnk():
@@ -162,9 +162,6 @@ def read_save(chunks, known: SavedLayers | None = None) -> SavedLayers:
                 continue
             if not member.isreg():
                 continue
-            if known is not None and name in known.layers:
-                saved.layers[name] = known.layers[name]
-                continue  # tarfile skips the unread contents
             stream = outer.extractfile(member)
             head = stream.read(512)
             if head[257:262] == b"ustar":
@@ -190,7 +187,7 @@ def _sha1(handle) -> str:
 
 def _read_layer(stream, mode: str) -> LayerFiles:
     layer = LayerFiles()
-    with tarfile.open(fileobj=stream, mode=mode) as archive:
+    with tarfile.open(fileobj=stream, mode=mode, bufsize=STREAM_BUFFER) as archive:
         for member in archive:
             relative = member_path(member.name)
             if not relative:
@@ -400,10 +397,9 @@ def _read_both(engine: Engine, old: dict, new: dict, shared: int) -> tuple[Merge
         if len(layers) != max(old_count, new_count):
             raise DockmagicError("The saved image's layers do not match its RootFS; cannot compare.")
         return merge(layers[:old_count]), merge(layers[:new_count])
-    saved_old = read_save(engine.save_image(old["Id"]))
-    saved_new = read_save(engine.save_image(new["Id"]), known=saved_old)
-    return (merge([saved_old.layer(name) for name in saved_old.layer_names(old["Id"])]),
-            merge([saved_new.layer(name) for name in saved_new.layer_names(new["Id"])]))
+    saved = read_save(engine.save_images([old["Id"], new["Id"]]))
+    return (merge([saved.layer(name) for name in saved.layer_names(old["Id"])]),
+            merge([saved.layer(name) for name in saved.layer_names(new["Id"])]))
 
 
 __all__ = ["FileChange", "ImageDiff", "PackageChange", "compare_files", "compare_packages", "find_base_image",
