@@ -6,7 +6,7 @@ trees are compared path by path: only metadata is kept (type, size, mode, owner,
 regular file's SHA-1), one tuple a path, never a file's contents; a path counts as changed when any of
 these differ (as container-diff compared contents, not times: a file rewritten unchanged is no change).
 
-Reading: ``docker save`` of an image streams its layer tars; each is read entry by entry (contents
+Reading: ``docker save`` of an image streams its layer tars; each is walked entry by entry (operations.tar_walk: one buffer for both tar levels; contents
 hashed as they pass, never kept), except the few small files that say which packages are installed (dpkg's status, pip's
 dist-info METADATA and RECORD, conda-meta), kept whole. When one image's layers are a prefix of the
 other's (``--base``, or a child against its parent), the longer image's save holds both: one save is
@@ -33,12 +33,11 @@ from ..models.diff_tree import KINDS, DiffTree
 from ..parsing.image_names import familiar_image_name
 from ..parsing.packages import MANAGERS, Package, is_package_record, packages_from_records
 from ..views.display import TextAndHtml
-from .history import MAX_METADATA_BYTES, OPAQUE, WHITEOUT, _Prefixed
+from .history import MAX_METADATA_BYTES, OPAQUE, WHITEOUT
 from .lookup import find_image
-from .tar_stream import ChunkReader, member_path
+from .tar_stream import member_path
+from .tar_walk import BLOCK, ChunkBuffer, Gunzipped, Prefixed, walk
 
-# Read size of the tar streams: tarfile's default (10 kB) makes a Python call per 10 kB of image.
-STREAM_BUFFER = 1 << 20
 # A package record larger than this is not kept (a dpkg status of 3,000 packages is about 3 MB).
 MAX_RECORD_BYTES = 16 * 1024 * 1024
 
@@ -153,67 +152,59 @@ def read_save(chunks) -> SavedLayers:
     """Read one ``docker save`` stream: layer tars entry by entry (regular files hashed, package records
     kept whole) and the small metadata files."""
     saved = SavedLayers()
-    with tarfile.open(fileobj=ChunkReader(chunks), mode="r|", bufsize=STREAM_BUFFER) as outer:
-        for member in outer:
-            name = member_path(member.name)
-            if member.issym() or member.islnk():
-                target = member.linkname if member.islnk() else posixpath.join(posixpath.dirname(name), member.linkname)
-                saved.links[name] = member_path(posixpath.normpath(target))
-                continue
-            if not member.isreg():
-                continue
-            stream = outer.extractfile(member)
-            head = stream.read(512)
-            if head[257:262] == b"ustar":
-                saved.layers[name] = _read_layer(_Prefixed(head, stream), "r|")
-            elif head[:2] == b"\x1f\x8b":
-                saved.layers[name] = _read_layer(_Prefixed(head, stream), "r|gz")
-            elif head and not head.strip(b"\0"):
-                saved.layers[name] = LayerFiles()
-            elif member.size <= MAX_METADATA_BYTES:
-                saved.metadata[name] = head + stream.read()
+    for member in walk(ChunkBuffer(chunks)):
+        name = member_path(member.name)
+        if member.type in (tarfile.SYMTYPE, tarfile.LNKTYPE):
+            target = (member.linkname if member.type == tarfile.LNKTYPE
+                      else posixpath.join(posixpath.dirname(name), member.linkname))
+            saved.links[name] = member_path(posixpath.normpath(target))
+            continue
+        if not member.isreg():
+            continue
+        head = member.read(BLOCK)
+        if head[257:262] == b"ustar":
+            saved.layers[name] = _read_layer(Prefixed(head, member))
+        elif head[:2] == b"\x1f\x8b":
+            saved.layers[name] = _read_layer(Gunzipped(Prefixed(head, member)))
+        elif head and not head.strip(b"\0"):
+            saved.layers[name] = LayerFiles()
+        elif member.size <= MAX_METADATA_BYTES:
+            saved.metadata[name] = head + member.read()
     return saved
 
 
 _TYPES = {tarfile.DIRTYPE: "d", tarfile.SYMTYPE: "l", tarfile.LNKTYPE: "h"}
 
 
-def _sha1(handle) -> str:
-    digest = hashlib.sha1()
-    for block in iter(lambda: handle.read(1 << 20), b""):
-        digest.update(block)
-    return digest.hexdigest()
-
-
-def _read_layer(stream, mode: str) -> LayerFiles:
+def _read_layer(source) -> LayerFiles:
     layer = LayerFiles()
-    with tarfile.open(fileobj=stream, mode=mode, bufsize=STREAM_BUFFER) as archive:
-        for member in archive:
-            relative = member_path(member.name)
-            if not relative:
-                continue
-            path = "/" + relative
-            directory, _, base = path.rpartition("/")
-            if base.startswith(WHITEOUT):
-                if base == OPAQUE:
-                    layer.opaque.append(directory or "/")
-                elif not base.startswith(WHITEOUT + WHITEOUT):
-                    layer.whiteouts.append((directory or "") + "/" + base[len(WHITEOUT):])
-                continue
-            kind = "f" if member.isreg() else _TYPES.get(member.type, "o")
-            digest = ""
-            if kind == "f":
-                # The bytes pass by anyway (a stream cannot seek): hashing them costs little, and tells a
-                # file rewritten with the same contents (only its mtime moved) from a changed one.
-                handle = archive.extractfile(member)
-                if member.size <= MAX_RECORD_BYTES and is_package_record(path):
-                    data = handle.read()
-                    layer.records[path] = data
-                    digest = hashlib.sha1(data).hexdigest()
-                else:
-                    digest = _sha1(handle)
-            layer.entries.append((path, (kind, member.size if kind == "f" else 0, member.mode & 0o7777, member.uid,
-                                         member.gid, member.linkname, digest)))
+    for member in walk(source):
+        relative = member_path(member.name)
+        if not relative:
+            continue
+        path = "/" + relative
+        directory, _, base = path.rpartition("/")
+        if base.startswith(WHITEOUT):
+            if base == OPAQUE:
+                layer.opaque.append(directory or "/")
+            elif not base.startswith(WHITEOUT + WHITEOUT):
+                layer.whiteouts.append((directory or "") + "/" + base[len(WHITEOUT):])
+            continue
+        kind = "f" if member.isreg() else _TYPES.get(member.type, "o")
+        digest = ""
+        if kind == "f":
+            # The bytes pass by anyway (a stream cannot seek): hashing them costs little, and tells a
+            # file rewritten with the same contents (only its mtime moved) from a changed one.
+            if member.size <= MAX_RECORD_BYTES and is_package_record(path):
+                data = member.read()
+                layer.records[path] = data
+                digest = hashlib.sha1(data).hexdigest()
+            else:
+                hasher = hashlib.sha1()
+                member.feed(member.size, hasher.update)
+                digest = hasher.hexdigest()
+        layer.entries.append((path, (kind, member.size if kind == "f" else 0, member.mode & 0o7777, member.uid,
+                                     member.gid, member.linkname, digest)))
     return layer
 
 
