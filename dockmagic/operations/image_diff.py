@@ -6,8 +6,9 @@ trees are compared path by path: only metadata is kept (type, size, mode, owner,
 regular file's SHA-1), one tuple a path, never a file's contents; a path counts as changed when any of
 these differ (as container-diff compared contents, not times: a file rewritten unchanged is no change).
 
-Reading: ``docker save`` of an image streams its layer tars; each is walked entry by entry (operations.tar_walk: one buffer for both tar levels; contents
-hashed as they pass, never kept), except the few small files that say which packages are installed (dpkg's status, pip's
+Reading: ``docker save`` of an image streams its layer tars; each is walked entry by entry
+(:mod:`.tar_walk`: one buffer for the save's tar and the layer tars in it; contents hashed as they pass,
+never kept), except the few small files that say which packages are installed (dpkg's status, pip's
 dist-info METADATA and RECORD, conda-meta), kept whole. When one image's layers are a prefix of the
 other's (``--base``, or a child against its parent), the longer image's save holds both: one save is
 read. Otherwise one save of both images is read: the engine puts the layers they share in it once.
@@ -19,7 +20,6 @@ package is "A" when only the second image has it, "D" when only the first, "C" w
 from __future__ import annotations
 
 import hashlib
-import json
 import posixpath
 import tarfile
 import time
@@ -33,7 +33,7 @@ from ..models.diff_tree import KINDS, DiffTree
 from ..parsing.image_names import familiar_image_name
 from ..parsing.packages import MANAGERS, Package, is_package_record, packages_from_records
 from ..views.display import TextAndHtml
-from .history import MAX_METADATA_BYTES, OPAQUE, WHITEOUT
+from .history import MAX_METADATA_BYTES, OPAQUE, WHITEOUT, SavedImage
 from .lookup import find_image
 from .tar_stream import member_path
 from .tar_walk import BLOCK, ChunkBuffer, Gunzipped, Prefixed, walk
@@ -120,28 +120,13 @@ class LayerFiles:
     records: dict[str, bytes] = field(default_factory=dict)
 
 
-@dataclass
-class SavedLayers:
-    layers: dict[str, LayerFiles] = field(default_factory=dict)
-    metadata: dict[str, bytes] = field(default_factory=dict)
-    links: dict[str, str] = field(default_factory=dict)
-
-    def layer(self, name: str) -> LayerFiles:
-        for _ in range(8):  # follow links between identical layers, never in circles
-            if name in self.layers:
-                return self.layers[name]
-            if name not in self.links:
-                break
-            name = self.links[name]
-        raise DockmagicError(f"The saved image has no layer {name!r}; the engine's save format is unexpected.")
+class SavedLayers(SavedImage):
+    """A save read for comparing: its ``layers`` are :class:`LayerFiles`."""
 
     def layer_names(self, image_id: str) -> list[str]:
         """The layer tars of the saved image ``image_id``, oldest first (from its manifest)."""
-        try:
-            manifest = json.loads(self.metadata["manifest.json"])
-        except (KeyError, ValueError):
-            raise DockmagicError("The saved image has no readable manifest.json.") from None
-        for item in manifest:
+        manifest = self.json("manifest.json")
+        for item in manifest if isinstance(manifest, list) else ():
             config = member_path(item.get("Config") or "")
             if image_id.split(":")[-1] in config or len(manifest) == 1:
                 return [member_path(name) for name in item.get("Layers") or []]
@@ -151,7 +136,7 @@ class SavedLayers:
 def read_save(chunks) -> SavedLayers:
     """Read one ``docker save`` stream: layer tars entry by entry (regular files hashed, package records
     kept whole) and the small metadata files."""
-    saved = SavedLayers()
+    saved = SavedLayers(layers={}, metadata={}, links={})
     for member in walk(ChunkBuffer(chunks)):
         name = member_path(member.name)
         if member.type in (tarfile.SYMTYPE, tarfile.LNKTYPE):
