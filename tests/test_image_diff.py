@@ -82,7 +82,8 @@ def test_base_picks_debian_and_prints_container_diff_tables(engine, child):
     name, _ = child
     diff = image_diff(name, base=True, engine=engine)
     assert diff.image_a == "debian:bookworm"
-    assert diff.base_note.startswith("Base: debian:bookworm, the local image whose 1 layers")
+    assert diff.base_note == (f"Base: debian:bookworm, the local image whose 1 layer {name} starts with "
+                              "(2 layers more above them).")
     text = str(diff)
     assert "-----Apt-----" in text and "-----Pip-----" in text and "-----File-----" in text
     assert f"Packages found only in {name}:\nNAME        VERSION   SIZE\nfake-tool   0.9-1     12.3 kB" in text

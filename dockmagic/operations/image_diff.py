@@ -309,8 +309,13 @@ def find_base_image(engine: Engine, image: dict) -> tuple[dict | None, str]:
     if best is None:
         return None, (f"No local image has layers that {image_name(image)} starts with: its base image is not "
                       "on this engine (see %docker_history for the layers it was built on).")
-    return best, (f"Base: {image_name(best)}, the local image whose {best_length} layers "
-                  f"{image_name(image)} starts with ({len(layers) - best_length} more layers above it).")
+    above = len(layers) - best_length
+    return best, (f"Base: {image_name(best)}, the local image whose {_layers(best_length)} "
+                  f"{image_name(image)} starts with ({_layers(above)} more above them).")
+
+
+def _layers(count: int) -> str:
+    return f"{count} layer" if count == 1 else f"{count} layers"
 
 
 def _has_tags(image: dict) -> bool:
