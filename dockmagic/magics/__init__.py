@@ -44,8 +44,10 @@ def _shown_once_types():
     from ..operations.commit import CommitResult
     from ..operations.diff import ContainerDiff
     from ..operations.history import ImageHistory
+    from ..operations.image_diff import ImageDiff
+    from ..views.image_treemap import ImageTreemap
 
-    return (ContainerDiff, CommitResult, ImageHistory)
+    return (ContainerDiff, CommitResult, ImageHistory, ImageDiff, ImageTreemap)
 
 
 def register(ipython):

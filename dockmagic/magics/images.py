@@ -6,6 +6,7 @@ from __future__ import annotations
 from IPython.core.magic import line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
+from ..errors import InvalidInput
 from ..operations import containers
 from ..operations.commit import commit
 from ..operations.history import image_history
@@ -71,6 +72,8 @@ class ImageMagics(DockmagicMagics):
     @argument("image", help="The image's name or id.")
     @argument("--no-files", action="store_true",
               help="Only the layers, as docker history lists them (skips reading the saved image).")
+    @argument("--treemap", action="store_true",
+              help="Show the image by size instead: a treemap of its folders, coloured by layer; click to zoom.")
     @out_option("the history (.layers, .wasted_bytes)")
     @line_magic
     def docker_history(self, line):
@@ -80,8 +83,13 @@ class ImageMagics(DockmagicMagics):
         bytes that later layers hide ("wasted": its files that a later layer overwrites or deletes).
         The files come from one ``docker save`` of the image, read as a stream (contents are skipped).
 
+        Below the layers: dive's efficiency score and the wasted files (path, bytes, the layer that wrote
+        it, the layer that removed or overwrote it). With --treemap: the image's folders by size as a
+        treemap coloured by layer (click a folder to zoom in); text: the largest folders.
+
         Returns the history: .layers (newest first, each with .id, .created_by, .size, .comment,
-        .files, .added_bytes, .wasted_bytes) and .wasted_bytes for the whole image.
+        .files, .added_bytes, .wasted_bytes), .wasted_bytes for the whole image, .efficiency,
+        .wasted_files and .treemap().
 
         Example::
 
@@ -89,5 +97,10 @@ class ImageMagics(DockmagicMagics):
             h.layers[0].files
         """
         args = parse_line(self.docker_history, line)
+        if args.treemap and args.no_files:
+            raise InvalidInput("--treemap needs the image's files: leave out --no-files.")
         result = image_history(args.image, engine=self.settings.engine(), files=not args.no_files)
+        if args.treemap:
+            self.bind(args, result)
+            return self.show(result.treemap())
         return self.show(self.bind(args, result))

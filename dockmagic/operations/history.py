@@ -97,6 +97,16 @@ class HistoryLayer:
         return {"text/plain": layer_text(self), "text/html": layer_html(self, files_read=self.empty is not None)}
 
 
+class WastedFile(NamedTuple):
+    """A file whose bytes a later layer hides: ``written_by`` and ``removed_by`` are layer numbers as
+    the text form counts them (1 is the oldest; ``history.layer_number(n)`` gives the layer)."""
+
+    path: str
+    size: int
+    written_by: int
+    removed_by: int
+
+
 @dataclass
 class ImageHistory(TextAndHtml):
     """The layers of an image, newest first (``layers[0]`` is the top), as ``docker history`` orders them."""
@@ -109,6 +119,19 @@ class ImageHistory(TextAndHtml):
     seconds: float = 0.0
     engine: str = ""
     now: float = field(default_factory=time.time, repr=False)
+    # dive's efficiency score (1.0: no byte stored twice) and the files behind the waste, largest first.
+    efficiency: float | None = None
+    wasted_files: list[WastedFile] = field(default_factory=list, repr=False)
+
+    def layer_number(self, number: int) -> HistoryLayer:
+        """The layer ``number`` as the text form counts them: 1 is the oldest."""
+        return self.layers[len(self.layers) - number]
+
+    def treemap(self):
+        """The image's folders by size, coloured by the layer that wrote most of each (a widget)."""
+        from ..views.image_treemap import ImageTreemap
+
+        return ImageTreemap(self)
 
     @property
     def wasted_bytes(self) -> int:
@@ -148,10 +171,12 @@ def image_history(image: str, engine: Engine | None = None, files: bool = True) 
         )
         for entry in engine.image_history(found["Id"])
     ]
-    note = ""
+    note, efficiency, wasted_files, saved = "", None, [], None
     if files:
         try:
-            attach_files(layers, read_saved_image(engine.save_image(found["Id"])))
+            saved = read_saved_image(engine.save_image(found["Id"]))
+            attach_files(layers, saved)
+            efficiency, wasted_files = layers_efficiency(layers, saved)
         except (DockmagicError, tarfile.TarError) as error:
             # A save format this reader does not know: the layers are still worth showing.
             files, note = False, f"The files of the layers could not be read: {error}"
@@ -160,6 +185,7 @@ def image_history(image: str, engine: Engine | None = None, files: bool = True) 
     return ImageHistory(
         image=image, image_id=found["Id"], layers=layers, files_read=files, files_note=note,
         seconds=time.perf_counter() - started, engine=engine.describe(),
+        efficiency=efficiency, wasted_files=wasted_files,
     )
 
 
@@ -427,4 +453,77 @@ def _hide(node, wasted: list[int]) -> None:
         if isinstance(item, dict):
             stack.extend(item.values())
         else:
-            wasted[item[0]] += item[1]
+            owner, size = item
+            wasted[owner] += size
+
+
+# -- efficiency, as dive scores it ---------------------------------------------------------------------
+
+
+def layers_efficiency(layers: list[HistoryLayer], saved: SavedImage) -> tuple[float, list[WastedFile]]:
+    """dive's efficiency of an image whose ``layers`` already have their files (see :func:`attach_files`),
+    and its wasted files, largest first, with the layers (numbered as the text form does) that wrote
+    and that removed or overwrote each."""
+    manifest = saved.json("manifest.json")
+    contents = [saved.layer(member_path(name)) for name in manifest[0].get("Layers") or []]
+    score, wasted = efficiency(contents)
+    with_files = [number for number, layer in zip(range(len(layers), 0, -1), layers, strict=True)
+                  if not layer.empty][::-1]  # layer numbers, oldest first, as the save lists the tars
+    return score, [WastedFile(path, size, with_files[writer], with_files[remover])
+                   for path, size, writer, remover in wasted]
+
+
+def efficiency(contents: list[LayerContents]) -> tuple[float, list[tuple[str, int, int, int]]]:
+    """dive's score over layers oldest first (wagoodman/dive, filetree/efficiency.go): each path's
+    smallest size over the layers that hold it, summed, divided by all its sizes summed (a whiteout of a
+    directory weighs what it hides, of a file 0); 1.0 for an image with no bytes. And the wasted files:
+    (path, bytes, index of the layer that wrote it, index of the layer that removed or overwrote it),
+    largest first."""
+    cumulative: dict[str, int] = {}
+    smallest: dict[str, int] = {}
+    files: dict[str, tuple[int, int]] = {}      # the stacked image's regular files: path -> (layer, size)
+    children: dict[str, set[str]] = {}
+    wasted: list[tuple[str, int, int, int]] = []
+
+    def seen(path: str, size: int) -> None:
+        cumulative[path] = cumulative.get(path, 0) + size
+        smallest[path] = min(smallest.get(path, size), size)
+
+    def remove(path: str, by: int) -> int:
+        """Hide ``path`` and everything below it; the bytes hidden."""
+        hidden, stack = 0, [path]
+        while stack:
+            item = stack.pop()
+            if item in files:
+                owner, size = files.pop(item)
+                hidden += size
+                if size:
+                    wasted.append((item, size, owner, by))
+            stack.extend(_join(item, name) for name in children.pop(item, ()))
+        directory, _, name = path.rpartition("/")
+        children.get(directory or "/", set()).discard(name)
+        return hidden
+
+    for index, layer in enumerate(contents):
+        for directory in layer.opaque:
+            for name in list(children.get(directory, ())):
+                seen(_join(directory, name), remove(_join(directory, name), index))
+        for path in layer.whiteouts:
+            was_directory = path in children
+            hidden = remove(path, index)
+            seen(path, hidden if was_directory else 0)
+        for path, kind, size in layer.entries:
+            if kind == "d":
+                if path in files:
+                    remove(path, index)
+            else:
+                if path in files or path in children:
+                    remove(path, index)
+                files[path] = (index, size if kind == "f" else 0)
+                seen(path, size if kind == "f" else 0)
+            directory, _, name = path.rpartition("/")
+            children.setdefault(directory or "/", set()).add(name)
+    total = sum(cumulative.values())
+    score = 1.0 if total == 0 else sum(smallest.values()) / total
+    wasted.sort(key=lambda item: (-item[1], item[0]))
+    return score, wasted

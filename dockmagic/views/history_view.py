@@ -64,6 +64,7 @@ def history_text(history) -> str:
                 continue
             lines.append("")
             lines.append(layer_text(layer, f"layer {len(history.layers) - number}"))
+    lines += efficiency_text(history)
     return "\n".join(lines)
 
 
@@ -112,7 +113,7 @@ def history_html(history) -> str:
     rows = [layer_html(layer, history.now, history.files_read, f"history.layers[{number}].files")
             for number, layer in enumerate(history.layers)]
     return (f'<div class="dockmagic-history" style="font-size:13px">{header}'
-            f'<div style="margin-top:4px">{"".join(rows)}</div></div>')
+            f'<div style="margin-top:4px">{"".join(rows)}</div>{efficiency_html(history)}</div>')
 
 
 def layer_html(layer, now: float | None = None, files_read: bool = True, files_name: str = "layer.files") -> str:
@@ -150,3 +151,49 @@ def layer_html(layer, now: float | None = None, files_read: bool = True, files_n
         f'<ul style="list-style:none;padding-left:1.5em;margin:2px 0;font-family:monospace;font-size:12px">'
         f'{"".join(items)}</ul></details>'
     )
+
+
+# -- where the space goes: dive's efficiency and wasted files ------------------------------------------
+
+WASTED_SHOWN = 50  # wasted files listed in the text and HTML forms; history.wasted_files has them all
+
+
+def _layer_label(history, number: int) -> str:
+    return f"layer {number}: {ellipsis(history.layer_number(number).created_by, 40)}"
+
+
+def efficiency_text(history) -> list[str]:
+    """Lines with dive's efficiency score and the largest wasted files (nothing when files were not read)."""
+    if getattr(history, "efficiency", None) is None:
+        return []
+    lines = ["", f"Efficiency {history.efficiency:.2%} (as dive scores it); "
+                 f"{len(history.wasted_files):,} wasted files:"]
+    if history.wasted_files:
+        rows = [("BYTES", "FILE", "WRITTEN BY", "REMOVED OR OVERWRITTEN BY")] + [
+            (cli_size(item.size), item.path, _layer_label(history, item.written_by),
+             _layer_label(history, item.removed_by))
+            for item in history.wasted_files[:WASTED_SHOWN]]
+        widths = [max(len(row[column]) for row in rows) for column in range(3)]
+        lines += ["   ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True))
+                  + "   " + row[3] for row in rows]
+        if len(history.wasted_files) > WASTED_SHOWN:
+            lines.append(f"… {len(history.wasted_files) - WASTED_SHOWN:,} more (history.wasted_files)")
+    return lines
+
+
+def efficiency_html(history) -> str:
+    """dive's score and the largest wasted files as a table; every cell escaped."""
+    if getattr(history, "efficiency", None) is None:
+        return ""
+    rows = "".join(
+        f"<tr><td>{escape(cli_size(item.size))}</td><td><code>{escape(item.path)}</code></td>"
+        f"<td>{escape(_layer_label(history, item.written_by))}</td>"
+        f"<td>{escape(_layer_label(history, item.removed_by))}</td></tr>"
+        for item in history.wasted_files[:WASTED_SHOWN])
+    more = (f'<div style="color:#6b7280">… {len(history.wasted_files) - WASTED_SHOWN:,} more in '
+            "history.wasted_files</div>" if len(history.wasted_files) > WASTED_SHOWN else "")
+    table = ("<table class='dockmagic-table'><thead><tr><th>bytes</th><th>file</th><th>written by</th>"
+             f"<th>removed or overwritten by</th></tr></thead><tbody>{rows}</tbody></table>" if rows else "")
+    return (f'<div class="dockmagic-efficiency" style="margin-top:6px"><b>Efficiency '
+            f"{history.efficiency:.2%}</b> (as dive scores it) &middot; {len(history.wasted_files):,} wasted files"
+            f"{table}{more}</div>")
