@@ -13,6 +13,7 @@ import pathlib
 import re
 import tempfile
 
+import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
@@ -158,6 +159,21 @@ def check_logs(progress: BuildProgress) -> None:
                 assert CUT_SUFFIX.sub("", whole).startswith(CUT_SUFFIX.sub("", shown))
 
 
+_LOG_ROOT = tempfile.TemporaryDirectory(prefix="dmfuzz-")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _remove_log_folders():
+    """Hypothesis runs hundreds of builds here: their log folders live in one folder removed at the end."""
+    yield
+    _LOG_ROOT.cleanup()
+
+
+def log_folder() -> str:
+    """A fresh folder for one fuzzed build's logs, inside the module's own temporary folder."""
+    return tempfile.mkdtemp(dir=_LOG_ROOT.name)
+
+
 def check_views(progress: BuildProgress) -> None:
     """Every form a frontend receives encodes as the kernel sends it (JSON, strict UTF-8)."""
     state = {"header": header_state(progress), "steps": steps_state(progress)}
@@ -169,7 +185,7 @@ def check_views(progress: BuildProgress) -> None:
 
 def run(messages, ending, tail_lines=50):
     """Feed ``messages`` into a model, checking its invariants after each event."""
-    progress = BuildProgress(tempfile.mkdtemp(prefix="dmfuzz-"), tail_lines=tail_lines)
+    progress = BuildProgress(log_folder(), tail_lines=tail_lines)
     started = 0
     for event in build_events(messages):
         assert isinstance(event, EVENT_TYPES)
@@ -273,7 +289,7 @@ def test_displayable_lines_are_single_safe_bounded_lines(line, more):
 def test_the_widget_receives_every_line_once(messages, ending):
     """With a live view attached, each step's lines reach the widget once (or are counted as skipped),
     and the widget's rows are the model's steps."""
-    progress = BuildProgress(tempfile.mkdtemp(prefix="dmfuzz-"), tail_lines=20)
+    progress = BuildProgress(log_folder(), tail_lines=20)
     view = LiveBuildView(progress, interval=0)
     received: dict[int, int] = {}
 
