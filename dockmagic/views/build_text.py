@@ -38,6 +38,7 @@ class CliBuildPrinter:
         self._built = False
         self._tags: list[str] = []  # tags announced before "Successfully built" (Podman), printed after it
         self._printed_tags: set[str] = set()
+        self._plain = None  # the BuildKit printer, once a BuildKit event came
 
     def _write(self, text: str) -> None:
         self.stream.write(text)
@@ -50,7 +51,9 @@ class CliBuildPrinter:
         self._line_open = False
 
     def __call__(self, event: BuildEvent) -> None:
-        if isinstance(event, StepStarted):
+        if type(event).__module__.endswith("buildkit_trace"):
+            self._buildkit(event)  # a BuildKit build prints as docker buildx build --progress=plain
+        elif isinstance(event, StepStarted):
             total = f"/{event.total}" if event.total else ""
             self._line(f"Step {event.number}{total} : {event.instruction}")
         elif isinstance(event, StepUsedCache):
@@ -76,6 +79,13 @@ class CliBuildPrinter:
         if hasattr(self.stream, "flush"):
             self.stream.flush()
 
+    def _buildkit(self, event) -> None:
+        if self._plain is None:
+            from .buildkit_plain import PlainPrinter
+
+            self._plain = PlainPrinter(self._write)
+        self._plain(event)
+
     def _print_tags(self) -> None:
         for tag in self._tags:
             if tag not in self._printed_tags:
@@ -84,6 +94,11 @@ class CliBuildPrinter:
         self._tags.clear()
 
     def finish(self, progress: BuildProgress) -> None:
+        if self._plain is not None:
+            self._plain.finish()
+            for tag in progress.tags if progress.state == DONE else ():
+                self._line(f"Successfully tagged {tag}")
+            return
         if progress.state == DONE:
             self._print_tags()
         if self._line_open:
