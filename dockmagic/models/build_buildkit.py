@@ -162,6 +162,9 @@ class BuildKitProgress:
                     row = BuildKitStepProgress(step, self._log_path(step.digest), step.digest in critical,
                                                tail.clipped_at if tail else None, self.clock)
                     row.stage = self._stage_name(step)
+                    if step.key.startswith("stage:"):  # the instruction as the Dockerfile says it
+                        _, stage, position = step.key.split(":")
+                        row.instruction = self.graph.stages[int(stage)].instructions[int(position)]
                     rows.append(row)
                 self._rows, self._rows_version = rows, self.version
             return self._rows
