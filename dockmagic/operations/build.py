@@ -23,7 +23,7 @@ from ..models.build import DONE, FAILED, BuildProgress, StepProgress
 from ..models.build_buildkit import BuildKitProgress
 from ..parsing.build_stream import BuildEvent
 from ..parsing.dockerfile import LEGACY, builder_problems, check_buildable, stage_names
-from .build_buildkit import network_mode, pull_bases, refuse_what_buildkit_cannot, run_buildkit_build
+from .build_buildkit import notifier, network_mode, pull_bases, refuse_what_buildkit_cannot, run_buildkit_build
 from .build_choice import BUILDKIT, choose_builder
 from .build_legacy import run_legacy_build
 from .build_logs import DEFAULT_PREFIX, KEEP_BUILD_LOGS, keep_while_alive, prune_build_logs
@@ -237,8 +237,6 @@ def build(
     early_warnings: list[str] = []
     if chosen == BUILDKIT:
         network = network_mode(engine, network, early_warnings.append)
-        pull_bases(engine, dockerfile, target, pull, early_warnings.append)
-    if chosen == BUILDKIT:
         progress = BuildKitProgress(log_dir, dockerfile, target, engine=engine.describe())
     else:
         progress = BuildProgress(log_dir, engine=engine.describe())
@@ -264,8 +262,15 @@ def build(
     if labels:
         params["labels"] = json.dumps(labels)
 
-    recorder = _Recorder(record, dockerfile, engine, chosen, target) if record else None
     if chosen == BUILDKIT:
+        try:
+            pull_bases(engine, dockerfile, target, pull, notifier(progress, notify))
+        except DockerfileError as error:
+            progress.fail(str(error).rstrip("."))  # shown and raised as the legacy builder's failure
+    recorder = _Recorder(record, dockerfile, engine, chosen, target) if record and not progress.finished else None
+    if progress.finished:
+        pass
+    elif chosen == BUILDKIT:
         params["pull"] = False  # the bases were pulled through the engine's pull API above
         run_buildkit_build(engine, archive, params, progress, on_event=on_event, recorder=recorder,
                            result_of=BuildResult.from_progress)

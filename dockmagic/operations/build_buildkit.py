@@ -80,8 +80,7 @@ def pull_bases(engine: Engine, dockerfile: str, target: str | None, pull: bool, 
     that needs a token, and the build then runs with ``pull=0``. Says what was pulled through ``warn``.
 
     Raises:
-        DockerfileError: a base image that is not on the engine could not be pulled (the same sentence as
-        the legacy builder's).
+        DockerfileError: a base image could not be pulled (the same sentences as the legacy builder's).
     """
     pulled = []
     for image in base_images(dockerfile, target):
@@ -94,10 +93,10 @@ def pull_bases(engine: Engine, dockerfile: str, target: str | None, pull: bool, 
             pulled.append(image)
         except (DockmagicError, docker.errors.DockerException, OSError) as error:
             reason = getattr(error, "explanation", None) or str(error)
-            if local:
-                warn(f"--pull could not fetch a newer {image!r} ({reason.splitlines()[0][:160]}): the "
-                     "engine's own copy was used.")
-                continue
+            if local:  # as the legacy builder says it
+                raise DockerfileError(
+                    f"--pull could not fetch a newer {image!r} ({reason.splitlines()[0][:160]}). This engine "
+                    f"has its own copy of {image!r}: build without --pull to use it.") from None
             raise DockerfileError(missing_base_message(engine, image, reason) + ".") from None
     if pulled:
         warn(f"Pulled through the engine before the build: {', '.join(pulled)}.")
