@@ -197,7 +197,7 @@ function render({ model, el: root }) {
       if (h.tags && h.tags.length) result.append(el("span", "dm-label", " tags "), el("code", "dm-tags", h.tags.join(", ")));
       if (h.size) result.append(el("span", "dm-label", " size "), el("span", "dm-size", h.size));
     }
-    engine.textContent = h.engine ? `engine: ${h.engine}` : "";
+    engine.textContent = h.engine ? `engine: ${h.engine}${h.builder ? ` · builder: ${h.builder}` : ""}` : "";
     failure.textContent = h.failure || (state === "failed" && h.error ? h.error : "");
     failure.style.display = failure.textContent ? "" : "none";
   }
