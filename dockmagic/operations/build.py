@@ -22,7 +22,7 @@ from ..errors import DockerBuildError, DockerfileError, DockmagicError, InvalidI
 from ..models.build import DONE, FAILED, BuildProgress, StepProgress
 from ..models.build_buildkit import BuildKitProgress
 from ..parsing.build_stream import BuildEvent
-from ..parsing.dockerfile import LEGACY, builder_problems, check_buildable, stage_names
+from ..parsing.dockerfile import LEGACY, builder_problems, check_buildable, from_image_and_stage, stage_names
 from .build_buildkit import notifier, network_mode, pull_bases, refuse_what_buildkit_cannot, run_buildkit_build
 from .build_choice import BUILDKIT, choose_builder
 from .build_legacy import run_legacy_build
@@ -117,6 +117,8 @@ class BuildResult:
     @classmethod
     def from_progress(cls, progress: BuildProgress) -> BuildResult:
         rows = [StepResult.from_progress(step) for step in progress.steps]
+        if progress.builder == LEGACY:
+            _name_legacy_stages(rows)
         return cls(
             ok=progress.state == DONE,
             state=progress.state,
@@ -144,6 +146,17 @@ class BuildResult:
         from ..views.build_text import build_summary_text
 
         return build_summary_text(self.progress)
+
+
+def _name_legacy_stages(steps: list[StepResult]) -> None:
+    """The legacy builder's steps run stage after stage, each from its FROM: give each its stage's name,
+    or index for an unnamed one (as BuildKit's rows have them)."""
+    index, name = -1, ""
+    for step in steps:
+        if step.instruction.split(None, 1)[0].upper() == "FROM":
+            index += 1
+            name = from_image_and_stage(step.instruction[len("FROM"):])[1] or str(index)
+        step.stage = name if index >= 0 else ""
 
 
 def parse_key_values(pairs: Iterable[str], what: str) -> dict[str, str]:
