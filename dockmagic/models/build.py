@@ -203,7 +203,10 @@ class BuildProgress:
     """The whole build: state, steps, timings, result ids and the error, updated by :meth:`apply`.
 
     Views subscribe with :meth:`subscribe`; each :meth:`apply` bumps ``version`` and calls them.
+    ``builder`` is ``legacy`` (BuildKit's builds have :class:`~dockmagic.models.build_buildkit.BuildKitProgress`).
     """
+
+    builder = "legacy"
 
     def __init__(self, log_dir: str, tail_lines: int = 1000, engine: str = "",
                  clock: Callable[[], float] = time.time):

@@ -38,6 +38,7 @@ class CliBuildPrinter:
         self._built = False
         self._tags: list[str] = []  # tags announced before "Successfully built" (Podman), printed after it
         self._printed_tags: set[str] = set()
+        self._plain = None  # the BuildKit printer, once a BuildKit event came
 
     def _write(self, text: str) -> None:
         self.stream.write(text)
@@ -50,7 +51,9 @@ class CliBuildPrinter:
         self._line_open = False
 
     def __call__(self, event: BuildEvent) -> None:
-        if isinstance(event, StepStarted):
+        if type(event).__module__.endswith("buildkit_trace"):
+            self._buildkit(event)  # a BuildKit build prints as docker buildx build --progress=plain
+        elif isinstance(event, StepStarted):
             total = f"/{event.total}" if event.total else ""
             self._line(f"Step {event.number}{total} : {event.instruction}")
         elif isinstance(event, StepUsedCache):
@@ -76,6 +79,13 @@ class CliBuildPrinter:
         if hasattr(self.stream, "flush"):
             self.stream.flush()
 
+    def _buildkit(self, event) -> None:
+        if self._plain is None:
+            from .buildkit_plain import PlainPrinter
+
+            self._plain = PlainPrinter(self._write)
+        self._plain(event)
+
     def _print_tags(self) -> None:
         for tag in self._tags:
             if tag not in self._printed_tags:
@@ -84,6 +94,11 @@ class CliBuildPrinter:
         self._tags.clear()
 
     def finish(self, progress: BuildProgress) -> None:
+        if self._plain is not None:
+            self._plain.finish()
+            for tag in progress.tags if progress.state == DONE else ():
+                self._line(f"Successfully tagged {tag}")
+            return
         if progress.state == DONE:
             self._print_tags()
         if self._line_open:
@@ -97,7 +112,11 @@ def header_text(progress: BuildProgress) -> str:
         parts[0] = f"{parts[0]} (replay of a build recorded {progress.replay_of})"
     current = progress.current_step
     total = progress.total_steps
-    if current is not None:
+    rows = getattr(progress, "instruction_steps", None)
+    if rows is not None:  # BuildKit: stages run side by side, so say how many instructions are over
+        over = sum(1 for step in rows if step.state not in ("running", "pending", "skipped"))
+        parts.append(f"{over}/{sum(1 for step in rows if step.state != 'skipped')} steps")
+    elif current is not None:
         parts.append(f"step {current.number}/{total}" if progress.state == "building"
                      else f"{len(progress.steps)}/{total} steps")
     parts.append(f"{progress.seconds:.1f} s")
@@ -151,6 +170,10 @@ def failure_text(progress: BuildProgress, lines: int = 12) -> str:
     if tail:
         out.append(f"Last lines of its output (full log: {step.log_path}):")
         out.extend("  | " + line for line in tail.splitlines())
+    if getattr(step, "clipped", False):
+        from ..models.build_buildkit import CLIPPED_LOG_ADVICE
+
+        out.append(f"The engine clipped this step's output ({step.clipped_at}); {CLIPPED_LOG_ADVICE}.")
     return "\n".join(out)
 
 
@@ -158,13 +181,15 @@ def build_summary_text(progress: BuildProgress | None) -> str:
     """The final (or current) state of a build in plain text."""
     if progress is None:
         return "<build>"
-    out = [f"Build {header_text(progress)}", f"  engine: {progress.engine}"]
+    out = [f"Build {header_text(progress)}", f"  engine: {progress.engine} · builder: {progress.builder}"]
     out.extend(_step_line(step) for step in progress.steps)
     out.extend(_pending_line(*pending) for pending in pending_steps(progress))
     if progress.state == FAILED:
         out.append(failure_text(progress))
     if progress.state == CANCELLED:
-        out.append("Cancelled: the stream was closed and the intermediate containers removed; nothing tagged.")
+        out.append("Cancelled: the build was stopped on the engine; nothing tagged." if progress.builder == "buildkit"
+                   else "Cancelled: the stream was closed and the intermediate containers removed; nothing tagged.")
+    out.extend(progress.warnings)
     return "\n".join(out)
 
 
@@ -203,7 +228,7 @@ def build_html(progress: BuildProgress | None) -> str:
     return (
         '<div class="dockmagic-build-snapshot">'
         f'<div style="font-weight:600;color:{colour}">Build {escape(header_text(progress))}</div>'
-        f'<div style="color:#6b7280;font-size:90%">{escape(progress.engine)}</div>'
+        f'<div style="color:#6b7280;font-size:90%">{escape(progress.engine)} · builder: {escape(progress.builder)}</div>'
         f"{failure}"
         '<table style="border-collapse:collapse">'
         "<thead><tr><th>step</th><th>instruction</th><th>state</th><th>time</th><th>layer</th></tr></thead>"

@@ -191,6 +191,8 @@ def header_state(progress: BuildProgress) -> dict:
         "error": progress.error or "",
         "replay_of": progress.replay_of or "",
         "log_dir": progress.log_dir,
+        "builder": progress.builder,
+        "warnings": list(progress.warnings),
     }
 
 
@@ -217,4 +219,17 @@ def step_state(step, build_started_at: float) -> dict:
         "layer_id": step.layer_id or "",
         "line_count": step.line_count,
         "log_path": step.log_path,
+        # BuildKit's (the legacy builder's steps: their stage, their start, and the defaults).
+        "stage": step.stage or "",
+        "started": step.started_at,
+        "internal": getattr(step, "internal", False),
+        "critical": getattr(step, "critical", False),
+        "clipped": getattr(step, "clipped_at", None) or "",
+        "statuses": [status_state(status) for status in getattr(step, "statuses", ())],
     }
+
+
+def status_state(status) -> dict:
+    """A BuildKit status (bytes of the context sent, of a layer exported...) as the page reads it."""
+    return {"id": status.id, "name": status.name or status.id, "current": status.current, "total": status.total,
+            "started": status.started, "completed": status.completed}

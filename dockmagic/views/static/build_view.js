@@ -282,7 +282,7 @@ class BuildHeader {
       if (h.tags && h.tags.length) this.result.append(el("span", "dm-label", " tags "), el("code", "dm-tags", h.tags.join(", ")));
       if (h.size) this.result.append(el("span", "dm-label", " size "), el("span", "dm-size", h.size));
     }
-    this.engine.textContent = h.engine ? `engine: ${h.engine}` : "";
+    this.engine.textContent = h.engine ? `engine: ${h.engine}${h.builder ? ` · builder: ${h.builder}` : ""}` : "";
     this.failure.textContent = h.failure || (state === "failed" && h.error ? h.error : "");
     this.failure.style.display = this.failure.textContent ? "" : "none";
   }
