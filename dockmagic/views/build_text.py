@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from ..models.build import CANCELLED, DONE, FAILED, BuildProgress
+from ..models.build import CACHED, CANCELLED, DONE, FAILED, BuildProgress
 from ..parsing.build_stream import (
     BuildEvent,
     BuildSucceeded,
@@ -199,6 +199,7 @@ def build_html(progress: BuildProgress | None) -> str:
         return "<pre>&lt;build&gt;</pre>"
     colour = STATE_COLOURS.get(progress.state, "#333")
     rows = []
+    timeline = getattr(progress, "builder", "") == "buildkit"  # stages side by side: where the time went
     for step in progress.steps:
         step_colour = STATE_COLOURS.get(step.state, "#333")
         log = ""
@@ -219,7 +220,8 @@ def build_html(progress: BuildProgress | None) -> str:
             f'<td style="color:{step_colour};font-weight:600">{escape(step.state)}</td>'
             f'<td style="text-align:right">{step.seconds:.1f} s</td>'
             f'<td><code>{escape(step.layer_id or "")}</code></td>'
-            "</tr>"
+            + (f"<td>{_timeline_bar(step, progress)}</td>" if timeline else "")
+            + "</tr>"
         )
     failure = ""
     if progress.state == FAILED:
@@ -231,6 +233,27 @@ def build_html(progress: BuildProgress | None) -> str:
         f'<div style="color:#6b7280;font-size:90%">{escape(progress.engine)} · builder: {escape(progress.builder)}</div>'
         f"{failure}"
         '<table style="border-collapse:collapse">'
-        "<thead><tr><th>step</th><th>instruction</th><th>state</th><th>time</th><th>layer</th></tr></thead>"
+        "<thead><tr><th>step</th><th>instruction</th><th>state</th><th>time</th><th>layer</th>"
+        f"{'<th>timeline (orange: longest chain; hatched: cached)</th>' if timeline else ''}</tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table></div>"
     )
+
+
+def _timeline_bar(step, progress) -> str:
+    """A step's bar from its start to its end on the build's time axis, for the static snapshot."""
+    if step.started_at is None:
+        return ""
+    span = max(progress.seconds, 0.1)
+    left = min(100.0, max(0.0, 100 * (step.started_at - progress.started_at) / span))
+    width = min(100.0 - left, 100 * (step.seconds or 0) / span)
+    if getattr(step, "critical", False):
+        paint = "#f97316" if step.state != CACHED else "repeating-linear-gradient(135deg,#f97316 0 3px,#ffedd5 3px 6px)"
+    elif step.state == CACHED:
+        paint = "repeating-linear-gradient(135deg,#d1d5db 0 3px,#f9fafb 3px 6px)"
+    else:
+        paint = STATE_COLOURS.get(step.state, "#9ca3af")
+    what = step.state + (", longest chain" if getattr(step, "critical", False) else "")
+    title = escape(f"{step.label or step.instruction}: {what}, {step.seconds or 0:.1f} s")
+    return (f'<div style="position:relative;width:160px;height:10px;background:#f3f4f6" title="{title}">'
+            f'<div style="position:absolute;left:{left:.1f}%;width:max(2px,{width:.1f}%);height:100%;'
+            f'background:{paint}"></div></div>')
