@@ -470,7 +470,9 @@ class BuildTimeline {
     this.rows.forEach(({ step, bar, name }, i) => {
       const seconds = clock.stepSeconds(step) || 0;
       bar.style.left = ((100 * step.started_after) / span).toFixed(2) + "%";
-      bar.style.width = `max(2px, ${((100 * (ends[i] - step.started_after)) / span).toFixed(2)}%)`;
+      // A cached vertex takes no time: wide enough to show its hatching.
+      const least = step.state === "cached" ? 6 : 2;
+      bar.style.width = `max(${least}px, ${((100 * (ends[i] - step.started_after)) / span).toFixed(2)}%)`;
       const what = step.state === "cached" ? "cached" : step.state === "running" ? "running" : step.state;
       bar.title = `${name}\n${what}, ${formatSeconds(seconds)} (from ${formatSeconds(step.started_after)} to ` +
         `${formatSeconds(ends[i])})${step.critical ? ", on the longest chain" : ""}`;
