@@ -20,24 +20,14 @@ from dockmagic.errors import InvalidInput
 from dockmagic.operations.replay import replay_build
 
 from .conftest import docker_cli, engine_is_podman
+from . import test_build
+
+image_names = test_build.image_names  # the fixture: the tags a test makes are removed after it
 
 pytestmark = [pytest.mark.engine, pytest.mark.integration]
 ON_PODMAN = engine_is_podman()
 buildkit_only = pytest.mark.skipif(ON_PODMAN, reason="Podman builds with buildah: BuildKit does not apply")
 podman_only = pytest.mark.skipif(not ON_PODMAN, reason="the buildah path is Podman's")
-
-
-@pytest.fixture
-def image_names(unique_name):
-    made = []
-
-    def make():
-        made.append(unique_name("dmbk"))
-        return made[-1]
-
-    yield make
-    for name in made:
-        docker_cli("rmi", "-f", name, check=False)
 
 
 def log_of(result, instruction_start: str) -> str:
