@@ -19,8 +19,8 @@ from dockmagic import BuildCancelled, DockerBuildError, DockerfileError
 from dockmagic.errors import InvalidInput
 from dockmagic.operations.replay import replay_build
 
-from .conftest import docker_cli, engine_is_podman
 from . import test_build
+from .conftest import docker_cli, engine_is_podman
 
 image_names = test_build.image_names  # the fixture: the tags a test makes are removed after it
 
