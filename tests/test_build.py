@@ -126,7 +126,8 @@ def test_two_stage_build_stops_at_target(image_names):
     assert docker_cli("run", "--rm", full_tag).stdout == "made-in-stage-one\n"
     tools = dockmagic.build(dockerfile, tags=[tools_tag], target="tools")
     # BuildKit lists the instructions of the stages the target does not need, as skipped.
-    assert [s.instruction for s in tools.steps if s.state != "skipped"] == ["FROM busybox AS tools", "RUN echo made-in-stage-one > /artifact"]
+    assert [s.instruction for s in tools.steps if s.state != "skipped"] == [
+        "FROM busybox AS tools", "RUN echo made-in-stage-one > /artifact"]
     assert docker_cli("run", "--rm", tools_tag, "cat", "/artifact").stdout == "made-in-stage-one\n"
 
 

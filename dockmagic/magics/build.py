@@ -8,8 +8,8 @@ from IPython.display import display
 
 from ..errors import BuildCancelled, DockerBuildError
 from ..operations.build import BuildResult, build, failure_message, parse_key_values
-from ..operations.replay import replay_build
 from ..operations.build_choice import BUILDKIT, LEGACY, requested_builder
+from ..operations.replay import replay_build
 from ..parsing.dockerfile import find_problems
 from ..views.dockerfile_check import DockerfileCheck
 from .base import DockmagicMagics

@@ -22,6 +22,7 @@ from collections.abc import Callable
 
 from ..parsing.buildkit_trace import BuildError, TraceStatus, VertexStatus
 from ..parsing.dockerfile import dockerfile_stages
+from .build import ObservedBuild
 from .buildkit_graph import BUILDING, CACHED, CANCELLED, DONE, FAILED, RUNNING, BuildKitGraph, BuildKitStep
 
 BUILDKIT = "buildkit"
@@ -78,7 +79,7 @@ class BuildKitStepProgress:
         return "\n".join(text for text, _ in self.tail[-lines:])
 
 
-class BuildKitProgress:
+class BuildKitProgress(ObservedBuild):
     """A BuildKit build's state, updated by :meth:`apply` with BuildKit events; read by the build views
     as they read a :class:`~dockmagic.models.build.BuildProgress`."""
 
@@ -144,11 +145,6 @@ class BuildKitProgress:
         return failure.exit_code if failure else self.graph.exit_code
 
     @property
-    def seconds(self) -> float:
-        end = self.finished_at if self.finished_at is not None else self.clock()
-        return max(0.0, end - self.started_at)
-
-    @property
     def steps(self) -> list[BuildKitStepProgress]:
         """All rows: internal vertices and the Dockerfile's instructions (skipped ones included)."""
         with self._lock:
@@ -209,14 +205,6 @@ class BuildKitProgress:
         return [s for s in self.steps if s.clipped]
 
     # -- updates ---------------------------------------------------------------------------------
-    def subscribe(self, listener: Callable) -> None:
-        self._listeners.append(listener)
-
-    def _changed(self) -> None:
-        self.version += 1
-        for listener in self._listeners:
-            listener(self)
-
     def apply(self, event) -> None:
         """Update the state from one BuildKit event, writing its log bytes to the vertices' files."""
         with self._lock:
@@ -264,9 +252,6 @@ class BuildKitProgress:
                 self.graph.state = CANCELLED
                 self.graph._close_logs()
             self._end()
-        self._changed()
-
-    def touch(self) -> None:
         self._changed()
 
     # -- log files -------------------------------------------------------------------------------

@@ -26,13 +26,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 
-from ..parsing.dockerfile import (  # noqa: F401 (dockerfile_stages and needed_stages: this model's inputs)
-    DockerfileStage,
-    dockerfile_stages,
-    needed_stages,
-    stage_index,
-    target_index,
-)
 from ..parsing.buildkit_trace import (
     STDERR,
     BuildError,
@@ -46,6 +39,13 @@ from ..parsing.buildkit_trace import (
     VertexLog,
     VertexStatus,
     exit_code_in,
+)
+from ..parsing.dockerfile import (  # noqa: F401 (dockerfile_stages and needed_stages: this model's inputs)
+    DockerfileStage,
+    dockerfile_stages,
+    needed_stages,
+    stage_index,
+    target_index,
 )
 
 # Step states (the first four as the legacy model spells them).

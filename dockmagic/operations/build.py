@@ -23,7 +23,7 @@ from ..models.build import DONE, FAILED, BuildProgress, StepProgress
 from ..models.build_buildkit import BuildKitProgress
 from ..parsing.build_stream import BuildEvent
 from ..parsing.dockerfile import LEGACY, builder_problems, check_buildable, from_image_and_stage, stage_names
-from .build_buildkit import notifier, network_mode, pull_bases, refuse_what_buildkit_cannot, run_buildkit_build
+from .build_buildkit import network_mode, notifier, pull_bases, refuse_what_buildkit_cannot, run_buildkit_build
 from .build_choice import BUILDKIT, choose_builder
 from .build_legacy import run_legacy_build
 from .build_logs import DEFAULT_PREFIX, KEEP_BUILD_LOGS, keep_while_alive, prune_build_logs

@@ -177,7 +177,7 @@ def _cancel(engine: Engine, build_id: str) -> None:
         pass  # closing the stream ends the build too
 
 
-# The engine's own words for what its BuildKit cannot do, and the sentence that replaces them.
+# The engine's own words for what its BuildKit cannot do, and the sentence said in their place.
 _ENGINE_ERRORS = (
     (re.compile(r"network bridge not found"),
      "this engine has no bridge network, and BuildKit's default network needs one: build with "
@@ -185,23 +185,21 @@ _ENGINE_ERRORS = (
     (re.compile(r"no active sessions"),
      "the build needs a client session (a secret or ssh mount, or a registry that asks for a token), "
      "which dockmagic does not open yet"),
-    (re.compile(r"unknown instruction: (\w+)"),
-     None),  # filled in below: heredoc bodies read as instructions
+    (re.compile(r"unknown instruction: \w+"),
+     "if that line is inside a heredoc (RUN <<EOF), heredocs need Docker Engine {heredoc} or newer, and {engine} "
+     "is there"),
 )
 
 
 def explain_failure(progress: BuildKitProgress, engine: Engine) -> None:
-    """Replace an engine error about what its BuildKit cannot do with a sentence saying so."""
-    error = progress.error or ""
+    """Replace an engine error about what its BuildKit cannot do with a sentence saying so, the engine's
+    own words kept after it."""
+    said = (progress.error or "").strip()
     for pattern, sentence in _ENGINE_ERRORS:
-        match = pattern.search(error)
-        if not match:
-            continue
-        if sentence is None:
-            sentence = (f"{error.strip()}: if that line is inside a heredoc (RUN <<EOF), heredocs need Docker "
-                        f"Engine {HEREDOC_ENGINE} or newer, and {engine_label(engine)} is there")
-        progress.error = f"{sentence} (the engine said: {error.strip()[:200]})" if match[0] != error.strip() else sentence
-        return
+        if pattern.search(said):
+            sentence = sentence.format(heredoc=HEREDOC_ENGINE, engine=engine_label(engine))
+            progress.error = f"{sentence} (the engine said: {said[:200]})"
+            return
 
 
 def notifier(progress, notify):

@@ -230,7 +230,8 @@ def build_html(progress: BuildProgress | None) -> str:
     return (
         '<div class="dockmagic-build-snapshot">'
         f'<div style="font-weight:600;color:{colour}">Build {escape(header_text(progress))}</div>'
-        f'<div style="color:#6b7280;font-size:90%">{escape(progress.engine)} · builder: {escape(progress.builder)}</div>'
+        f'<div style="color:#6b7280;font-size:90%">{escape(progress.engine)} · '
+        f"builder: {escape(progress.builder)}</div>"
         f"{failure}"
         '<table style="border-collapse:collapse">'
         "<thead><tr><th>step</th><th>instruction</th><th>state</th><th>time</th><th>layer</th>"

@@ -88,7 +88,10 @@ class LiveBuildView:
             steps = steps_state(progress)
             entries = []
             for index, step in enumerate(progress.steps):
-                new = step.line_count - self._sent_lines.get(index, 0)
+                # Counted by the row's own key where it has one: a BuildKit row keeps it when an internal
+                # row appears before it.
+                sent_key = getattr(step, "key", index)
+                new = step.line_count - self._sent_lines.get(sent_key, 0)
                 if new <= 0:
                     continue
                 take = min(new, len(step.tail), MAX_LINES_PER_FLUSH)
@@ -96,7 +99,7 @@ class LiveBuildView:
                 lines = [list(tail[i]) for i in range(len(tail) - take, len(tail))]
                 entries.append({"step": index, "lines": lines, "line_count": step.line_count,
                                 "skipped": new - take})
-                self._sent_lines[index] = step.line_count
+                self._sent_lines[sent_key] = step.line_count
             widget = self.widget
             with widget.hold_sync():
                 # While building, elapsed changes at every flush and the page ticks it on by itself: only a

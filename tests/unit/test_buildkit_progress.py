@@ -149,3 +149,21 @@ def test_setting_is_validated():
     with pytest.raises(TraitError, match="'auto'.*'buildkit' or 'legacy'"):
         settings.builder = "fast"
     settings.builder = "auto"
+
+
+def test_live_widget_follows_a_buildkit_build(tmp_path):
+    from dockmagic.views.build_widget import LiveBuildView
+
+    scenario = SCENARIOS["slow_printer"]
+    progress = BuildKitProgress(str(tmp_path / "live"), scenario["dockerfile"])
+    view = LiveBuildView(progress, interval=0)
+    for line in lines_of("slow_printer"):
+        progress.apply(parse_buildkit_event(line))
+    progress.finish()
+    view.flush()
+    widget = view.widget
+    assert widget.header["builder"] == "buildkit" and widget.header["state"] == "done"
+    assert [row["instruction"] for row in widget.steps] == [step.instruction for step in progress.steps]
+    printed = max(progress.steps, key=lambda s: s.line_count)
+    index = progress.steps.index(printed)
+    assert [text for text, _ in widget.log_tails[str(index)]] == [text for text, _ in printed.tail][-200:]

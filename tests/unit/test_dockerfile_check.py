@@ -90,7 +90,8 @@ def test_check_shows_the_authors_text_aligned_left():
 
 
 def test_flags_and_command():
-    instruction = find_problems("FROM busybox\nRUN --mount=type=cache,target=/c --network=host apt-get install x\n")[0][1]
+    text = "FROM busybox\nRUN --mount=type=cache,target=/c --network=host apt-get install x\n"
+    instruction = find_problems(text)[0][1]
     assert instruction.flags == ["--mount=type=cache,target=/c", "--network=host"]
     assert instruction.command == "apt-get install x"
 
