@@ -98,7 +98,7 @@ class LiveBuildView:
                 tail = step.tail
                 lines = [list(tail[i]) for i in range(len(tail) - take, len(tail))]
                 entries.append({"step": index, "lines": lines, "line_count": step.line_count,
-                                "skipped": new - take})
+                                "skipped": new - take, "key": str(getattr(step, "key", "") or "")})
                 self._sent_lines[sent_key] = step.line_count
             widget = self.widget
             with widget.hold_sync():
@@ -231,6 +231,8 @@ def step_state(step, build_started_at: float) -> dict:
         "critical": getattr(step, "critical", False),
         "clipped": getattr(step, "clipped_at", None) or "",
         "statuses": [status_state(status) for status in getattr(step, "statuses", ())],
+        # The row's own name, where it has one (BuildKit's): the page keeps its log by it, not by place.
+        "key": str(getattr(step, "key", "") or ""),
     }
 
 

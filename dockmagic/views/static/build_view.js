@@ -17,12 +17,12 @@
  * @typedef {{number: number, label: string, total: number, instruction: string, state: StepState,
  *   started_after: number | null, seconds: number | null, layer_id: string, line_count: number,
  *   log_path: string, stage?: string, internal?: boolean, critical?: boolean, clipped?: string,
- *   statuses?: ByteStatus[]}} Step
+ *   statuses?: ByteStatus[], key?: string}} Step
  *   started_after: seconds from the build's start to the step's; seconds: the step's time once it ended.
  *   BuildKit's rows add: stage, internal (a vertex of BuildKit's own, not an instruction), critical (on
  *   the longest chain of the finished build), clipped (the engine's log limit, when it clipped the log).
  * @typedef {[string, boolean]} LogLine  text, printed on stderr
- * @typedef {{seq: number, entries: {step: number, lines: LogLine[], line_count: number, skipped: number}[]}} LogDelta
+ * @typedef {{seq: number, entries: {step: number, lines: LogLine[], line_count: number, skipped: number, key?: string}[]}} LogDelta
  * @typedef {Object<string, LogLine[]>} LogTails  the last lines of each step, by step index, once the build ended
  */
 
@@ -366,7 +366,7 @@ class StepRow {
     log.clipped = step.clipped || "";
     this.updateNote(step, h || {});
     if (isOpen) {
-      if (!this.body.firstChild) this.body.appendChild(log.root);
+      if (this.body.firstChild !== log.root) this.body.replaceChildren(log.root);
       log.draw();
     } else if (this.body.firstChild) {
       this.body.replaceChildren();
@@ -509,34 +509,45 @@ function render({ model, el: root }) {
   container.append(header.root, header.result, header.failure, header.warnings, timeline.root, table, header.engine);
   root.appendChild(container);
 
-  const logs = session.logs;       // step index -> StepLog
-  const opened = session.opened;   // step indexes the user (or a failure) opened
+  const logs = session.logs;       // row key -> StepLog
+  const opened = session.opened;   // row keys the user (or a failure) opened
   const clock = session.clock;
   const rows = [];                 // step index -> StepRow
   const timers = [];
-  const waiting = new Set();       // steps whose earlier lines were asked for
+  const waiting = new Set();       // row keys whose earlier lines were asked for
 
-  function logFor(index) {
-    if (!logs.has(index)) {
+  // A row's logs and open state follow its key, not its place: a BuildKit row that appears before
+  // others (an internal vertex) moves them down while they print.
+  function rowKey(step, index) {
+    return step && step.key ? "k:" + step.key : "i:" + index;
+  }
+  function keyAt(index) {
+    return rowKey((model.get("steps") || [])[index], index);
+  }
+
+  function logFor(key) {
+    if (!logs.has(key)) {
       const log = new StepLog();
       // The kernel reads earlier lines from the step's log file (it answers between cells).
       log.more.addEventListener("click", (event) => {
         event.stopPropagation();
+        const index = (model.get("steps") || []).findIndex((step, i) => rowKey(step, i) === key);
+        if (index < 0) return;
         log.more.disabled = true;
-        waiting.add(index);
+        waiting.add(key);
         sendToKernel(model, { type: "log_window", step: index, end: log.firstHeldLine(), count: 2000 },
-                     () => waiting.has(index), () => { waiting.delete(index); log.showKernelGone(); log.draw(); },
+                     () => waiting.has(key), () => { waiting.delete(key); log.showKernelGone(); log.draw(); },
                      timers);
       });
-      logs.set(index, log);
+      logs.set(key, log);
     }
-    return logs.get(index);
+    return logs.get(key);
   }
 
   function onCustom(message) {
     if (!message || message.type !== "log_window") return;
-    waiting.delete(message.step);
-    const log = logFor(message.step);
+    waiting.delete(keyAt(message.step));
+    const log = logFor(keyAt(message.step));
     log.more.disabled = false;
     if (message.end === log.firstHeldLine()) log.prepend(message.lines);
     drawSteps();
@@ -552,7 +563,8 @@ function render({ model, el: root }) {
   }
 
   function toggle(index) {
-    if (opened.has(index)) opened.delete(index); else opened.add(index);
+    const key = keyAt(index);
+    if (opened.has(key)) opened.delete(key); else opened.add(key);
     drawSteps();
   }
 
@@ -564,9 +576,10 @@ function render({ model, el: root }) {
         rows[index] = new StepRow(() => toggle(index));
         table.appendChild(rows[index].root);
       }
-      if (step.state === "failed") opened.add(index);
+      const key = rowKey(step, index);
+      if (step.state === "failed") opened.add(key);
       const closed = step.state === "pending" || step.state === "skipped";
-      rows[index].update(step, opened.has(index) && !closed, logFor(index), clock, h);
+      rows[index].update(step, opened.has(key) && !closed, logFor(key), clock, h);
     });
     // BuildKit's rows run side by side: the timeline shows how (the legacy builder's run one after another).
     const buildkit = h.builder === "buildkit";
@@ -581,7 +594,7 @@ function render({ model, el: root }) {
     if (!delta.entries || delta.seq <= session.seenDelta) return;
     session.seenDelta = delta.seq;
     for (const entry of delta.entries) {
-      logFor(entry.step).append(entry.lines, entry.skipped, entry.line_count);
+      logFor(entry.key ? "k:" + entry.key : keyAt(entry.step)).append(entry.lines, entry.skipped, entry.line_count);
     }
     drawSteps();
   }
@@ -591,7 +604,7 @@ function render({ model, el: root }) {
     const steps = model.get("steps") || [];
     for (const [key, lines] of Object.entries(tails)) {
       const index = Number(key);
-      const log = logFor(index);
+      const log = logFor(keyAt(index));
       const total = steps[index] ? steps[index].line_count : lines.length;
       // Keep what the page streamed live when it holds more than the saved tail.
       if (log.received < total || log.lines.length < lines.length) log.replace(lines, total);
