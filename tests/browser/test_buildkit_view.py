@@ -9,7 +9,7 @@ import pathlib
 
 import pytest
 
-from .conftest import NotebookPage
+from .conftest import NotebookPage, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.flaky(reruns=2)]
 
@@ -158,7 +158,8 @@ def test_replays_show_cache_failure_clipped_log_and_skipped_stages(lab, page):
     failed_bars = failed.locator(".dm-tl-bar")
     assert failed.locator(".dm-tl-bar[data-state='cached']").count() >= 1
     assert "cached" in failed.locator(".dm-tl-bar[data-state='cached']").first.get_attribute("title")
-    assert failed.locator(".dm-tl-bar[data-state='failed']").count() == 1
+    failed_bar = failed.locator(".dm-tl-bar[data-state='failed']")
+    assert failed_bar.count() == 1 and "dm-tl-failed" in failed_bar.get_attribute("class")
     assert failed_bars.count() >= 5
     # The step after the failure never ran: greyed, and it says why.
     never = failed.locator(".dm-step[data-state='skipped']")
@@ -178,6 +179,9 @@ def test_replays_show_cache_failure_clipped_log_and_skipped_stages(lab, page):
     assert unused.count() == 2
     assert "skipped (not needed for --target final)" in unused.first.locator(".dm-row-note").text_content()
     assert skipped.locator(".dm-tl-label").filter(has_text="never-built").count() == 0
+    for name, build in (("buildkit-replay-failed", failed), ("buildkit-replay-clipped", clipped),
+                        ("buildkit-replay-skipped", skipped)):
+        screenshot(page, name, build)
 
 
 def test_narrow_pane_has_no_sideways_overflow(lab, page):

@@ -450,7 +450,9 @@ class BuildTimeline {
       const label = el("span", "dm-tl-label", name);
       label.title = name;
       const track = el("span", "dm-tl-track");
-      const bar = el("span", "dm-tl-bar dm-tl-" + (step.critical ? "critical" : step.state) +
+      // The failed vertex stays red even on the longest chain: it is what the person looks for first.
+      const paint = step.state === "failed" ? "failed" : step.critical ? "critical" : step.state;
+      const bar = el("span", "dm-tl-bar dm-tl-" + paint +
                      (step.critical && step.state === "cached" ? " dm-tl-cached-critical" : ""));
       bar.dataset.state = step.state;
       if (step.critical) bar.dataset.critical = "true";
@@ -478,7 +480,8 @@ class BuildTimeline {
         `${formatSeconds(ends[i])})${step.critical ? ", on the longest chain" : ""}`;
     });
     const marks = [0, 0.25, 0.5, 0.75, 1].map((f) => {
-      const mark = el("span", "dm-tl-mark", formatSeconds(f * span));
+      // Short builds get a finer axis, so that its marks differ.
+      const mark = el("span", "dm-tl-mark", span < 2 ? (f * span).toFixed(2) + " s" : formatSeconds(f * span));
       mark.style.left = 100 * f + "%";
       return mark;
     });
