@@ -81,8 +81,12 @@ class LiveBuildView:
         self.flush()
 
     def flush(self) -> None:
-        """Send what changed since the last flush, in one message."""
+        """Send what changed since the last flush, in one message, at least ``interval`` after the previous one
+        (the build's end flushes at once from two places: they wait their turn too)."""
         with self._lock:
+            wait = self.interval - (time.monotonic() - self._last_flush)
+            if wait > 0:
+                time.sleep(wait)
             progress = self.progress
             header = header_state(progress)
             steps = steps_state(progress)

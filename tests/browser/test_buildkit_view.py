@@ -16,7 +16,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.flaky(reruns=2)]
 DOCS_SCREENSHOTS = pathlib.Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 STREAMS = pathlib.Path(__file__).resolve().parents[1] / "streams" / "buildkit"
 
-# Times of the widgets' updates as the page receives them (a second watcher besides conftest's counter).
+# When the kernel sent each widget update (its message header's date: the page's arrival times bunch up
+# when the machine is busy); a second watcher besides conftest's counter.
 WATCH_COMM_TIMES = """
 if (!window.dmCommTimes) {
   window.dmCommTimes = [];
@@ -26,7 +27,11 @@ if (!window.dmCommTimes) {
       super(...args);
       this.addEventListener("message", (event) => {
         const text = typeof event.data === "string" ? event.data : new TextDecoder().decode(event.data);
-        if (/"msg_type":\\s*"comm_msg"/.test(text)) window.dmCommTimes.push(performance.now());
+        // The message's own header comes first: its type and date (a reply to the page's own comm
+        // message names comm_msg further on, as its parent).
+        const type = (text.match(/"msg_type":\\s*"([a-z_]+)"/) || [])[1];
+        const date = (text.match(/"date":\\s*"([^"]+)"/) || [])[1];
+        if (type === "comm_msg" && date) window.dmCommTimes.push(Date.parse(date));
       });
     }
   };
@@ -72,15 +77,17 @@ def recording_of(stream: str, folder: pathlib.Path) -> str:
 
 
 def busiest_second(times: list[float]) -> int:
-    """The most messages the page received within any one second."""
+    """The most messages sent within any one second."""
     return max((sum(1 for t in times if start <= t < start + 1000) for start in times), default=0)
 
 
 def test_parallel_stages_run_side_by_side_on_a_timeline(lab, page, unique_name):
     tag = unique_name("dmbkpar")
-    # Each stage sleeps long enough for the page to be read twice while both run, on a busy machine.
+    # Each stage runs long enough for the page to be read twice while both run, on a busy machine; the left
+    # one prints a line every 50 ms, more than the view may send updates for.
     dockerfile = (f"%%dockerfile -t {tag} --no-cache --builder buildkit\n"
-                  "FROM busybox AS left\nRUN sleep 6 && echo left > /left.txt\n\n"
+                  "FROM busybox AS left\nRUN for i in $(seq 1 120); do echo line $i; sleep 0.05; done && "
+                  "echo left > /left.txt\n\n"
                   "FROM busybox AS right\nRUN sleep 6 && echo right > /right.txt\n\n"
                   "FROM busybox\nCOPY --from=left /left.txt /left.txt\nCOPY --from=right /right.txt /right.txt\n"
                   "RUN cat /left.txt /right.txt")
@@ -115,11 +122,11 @@ def test_parallel_stages_run_side_by_side_on_a_timeline(lab, page, unique_name):
     build.wait_for(timeout=120000)
     notebook.wait_idle()
     bars = page.evaluate(BARS, build.element_handle())
-    runs = [bar for bar in bars if "sleep 6" in bar["label"]]
+    runs = [bar for bar in bars if bar["label"].startswith(("[left 2/2]", "[right 2/2]"))]
     assert len(runs) == 2 and runs[0]["left"] < runs[1]["right"] and runs[1]["left"] < runs[0]["right"], runs
     # The longest chain stands out: coloured bars, named in the legend and in the bars' titles.
     critical = [bar for bar in bars if bar["critical"]]
-    assert any("sleep 6" in bar["label"] for bar in critical), critical
+    assert any(bar in runs for bar in critical), critical
     assert any("RUN cat /left.txt /right.txt" in bar["label"] for bar in critical), critical
     assert all("on the longest chain" in bar["title"] for bar in critical)
     assert "longest chain" in build.locator(".dm-tl-legend").text_content()
@@ -129,11 +136,12 @@ def test_parallel_stages_run_side_by_side_on_a_timeline(lab, page, unique_name):
     assert build.locator(".dm-step.dm-internal").count() >= 2
     docs_screenshot(build, "buildkit-timeline")
 
-    # The kernel sent at most 10 updates in any second.
+    # The kernel sent at most 10 updates in any second, though the left stage printed 20 lines a second.
     times = page.evaluate("() => window.dmCommTimes")
     assert times, "no widget updates were counted"
     print(f"widget updates: {len(times)} in {(times[-1] - times[0]) / 1000:.1f} s, at most "
-          f"{busiest_second(times)} in one second")
+          f"{busiest_second(times)} in one second; shortest gap "
+          f"{min(b - a for a, b in zip(times, times[1:])):.0f} ms")
     assert busiest_second(times) <= 10, busiest_second(times)
 
 
