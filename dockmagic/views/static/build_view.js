@@ -467,16 +467,19 @@ class BuildTimeline {
   /** Place the bars on the axis as it is now (running bars and the axis grow with the clock). */
   tick(clock) {
     if (!this.rows) return;
-    const ends = this.rows.map(({ step }) => step.started_after + (clock.stepSeconds(step) || 0));
+    // The engine stamps its vertices with its own clock, the build's start is the kernel's: a cached vertex
+    // can seem to start a little before the build did. It is drawn from the start.
+    const starts = this.rows.map(({ step }) => Math.max(0, step.started_after));
+    const ends = this.rows.map(({ step }, i) => Math.max(starts[i], step.started_after + (clock.stepSeconds(step) || 0)));
     const span = Math.max(clock.now(), ...ends, 0.1);
     this.rows.forEach(({ step, bar, name }, i) => {
       const seconds = clock.stepSeconds(step) || 0;
-      bar.style.left = ((100 * step.started_after) / span).toFixed(2) + "%";
+      bar.style.left = `min(${((100 * starts[i]) / span).toFixed(2)}%, calc(100% - 6px))`;
       // A cached vertex takes no time: wide enough to show its hatching.
       const least = step.state === "cached" ? 6 : 2;
-      bar.style.width = `max(${least}px, ${((100 * (ends[i] - step.started_after)) / span).toFixed(2)}%)`;
+      bar.style.width = `max(${least}px, ${((100 * (ends[i] - starts[i])) / span).toFixed(2)}%)`;
       const what = step.state === "cached" ? "cached" : step.state === "running" ? "running" : step.state;
-      bar.title = `${name}\n${what}, ${formatSeconds(seconds)} (from ${formatSeconds(step.started_after)} to ` +
+      bar.title = `${name}\n${what}, ${formatSeconds(seconds)} (from ${formatSeconds(starts[i])} to ` +
         `${formatSeconds(ends[i])})${step.critical ? ", on the longest chain" : ""}`;
     });
     const marks = [0, 0.25, 0.5, 0.75, 1].map((f) => {
