@@ -19,6 +19,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from ..parsing.buildkit_trace import BuildError, TraceStatus, VertexStatus
 from ..parsing.dockerfile import dockerfile_stages
@@ -275,8 +276,6 @@ class BuildKitProgress(ObservedBuild):
 
 def _with_upload(step: BuildKitStep, upload: tuple[int, int | None]) -> BuildKitStep:
     """The context's row with the bytes the client sent as its first status."""
-    from dataclasses import replace
-
     sent, total = upload
     status = VertexStatus(id="upload", vertex=step.digest or "", name="sending the build context",
                           current=sent, total=total or 0, started=step.started,

@@ -282,13 +282,11 @@ def build(
         except DockerfileError as error:
             progress.fail(str(error).rstrip("."))  # shown and raised as the legacy builder's failure
     recorder = _Recorder(record, dockerfile, engine, chosen, target) if record and not progress.finished else None
-    if progress.finished:
-        pass
-    elif chosen == BUILDKIT:
+    if chosen == BUILDKIT and not progress.finished:
         params["pull"] = False  # the bases were pulled through the engine's pull API above
         run_buildkit_build(engine, archive, params, progress, on_event=on_event, recorder=recorder,
                            result_of=BuildResult.from_progress)
-    else:
+    elif not progress.finished:
         run_legacy_build(engine, archive, params, progress, pull=pull, on_event=on_event, recorder=recorder,
                          result_of=BuildResult.from_progress)
     if progress.state == DONE and progress.image_id:
