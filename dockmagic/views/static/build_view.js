@@ -307,8 +307,10 @@ class BuildHeader {
     this.engine.textContent = h.engine ? `engine: ${h.engine}${h.builder ? ` · builder: ${h.builder}` : ""}` : "";
     this.failure.textContent = h.failure || (state === "failed" && h.error ? h.error : "");
     this.failure.style.display = this.failure.textContent ? "" : "none";
-    this.warnings.replaceChildren(...(h.warnings || []).map((text) => el("div", "dm-warning", text)));
-    this.warnings.style.display = (h.warnings || []).length ? "" : "none";
+    // The engine repeats some warnings at every step: each is said once.
+    const warnings = [...new Set(h.warnings || [])];
+    this.warnings.replaceChildren(...warnings.map((text) => el("div", "dm-warning", text)));
+    this.warnings.style.display = warnings.length ? "" : "none";
   }
 
   /** @param {BuildClock} clock */
