@@ -10,33 +10,11 @@ import pathlib
 import pytest
 
 from .conftest import NotebookPage, screenshot
+from .test_build_view_first_afternoon import docs_screenshot, seconds
 
 pytestmark = [pytest.mark.browser, pytest.mark.flaky(reruns=2)]
 
-DOCS_SCREENSHOTS = pathlib.Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 STREAMS = pathlib.Path(__file__).resolve().parents[1] / "streams" / "buildkit"
-
-# When the kernel sent each widget update (its message header's date: the page's arrival times bunch up
-# when the machine is busy); a second watcher besides conftest's counter.
-WATCH_COMM_TIMES = """
-if (!window.dmCommTimes) {
-  window.dmCommTimes = [];
-  const NativeWebSocket = window.WebSocket;
-  window.WebSocket = class extends NativeWebSocket {
-    constructor(...args) {
-      super(...args);
-      this.addEventListener("message", (event) => {
-        const text = typeof event.data === "string" ? event.data : new TextDecoder().decode(event.data);
-        // The message's own header comes first: its type and date (a reply to the page's own comm
-        // message names comm_msg further on, as its parent).
-        const type = (text.match(/"msg_type":\\s*"([a-z_]+)"/) || [])[1];
-        const date = (text.match(/"date":\\s*"([^"]+)"/) || [])[1];
-        if (type === "comm_msg" && date) window.dmCommTimes.push(Date.parse(date));
-      });
-    }
-  };
-}
-"""
 
 RUNNING_CLOCKS = """(build) => Array.from(build.querySelectorAll(".dm-step[data-state='running']"))
   .map((row) => [row.querySelector('.dm-number').textContent, row.querySelector('.dm-time').textContent])"""
@@ -48,16 +26,6 @@ BARS = """(build) => Array.from(build.querySelectorAll('.dm-tl-row')).map((row) 
           critical: row.querySelector('.dm-tl-bar').dataset.critical === 'true',
           title: row.querySelector('.dm-tl-bar').title};
 })"""
-
-
-def seconds(text: str) -> float:
-    assert text.endswith(" s"), text
-    return float(text[:-2])
-
-
-def docs_screenshot(locator, name: str) -> None:
-    DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    locator.screenshot(path=str(DOCS_SCREENSHOTS / f"{name}.png"))
 
 
 def recording_of(stream: str, folder: pathlib.Path) -> str:
@@ -92,7 +60,6 @@ def test_parallel_stages_run_side_by_side_on_a_timeline(lab, page, unique_name):
                   "FROM busybox\nCOPY --from=left /left.txt /left.txt\nCOPY --from=right /right.txt /right.txt\n"
                   "RUN cat /left.txt /right.txt")
     lab.write_notebook("parallel.ipynb", ["%load_ext dockmagic", dockerfile, f"!docker rmi -f {tag} > /dev/null"])
-    page.add_init_script(WATCH_COMM_TIMES)
     notebook = NotebookPage(page, lab, "parallel.ipynb")
     notebook.run_all()
     build = notebook.output(1).locator(".dockmagic-build")
@@ -136,7 +103,8 @@ def test_parallel_stages_run_side_by_side_on_a_timeline(lab, page, unique_name):
     assert build.locator(".dm-step.dm-internal").count() >= 2
     docs_screenshot(build, "buildkit-timeline")
 
-    # The kernel sent at most 10 updates in any second, though the left stage printed 20 lines a second.
+    # The kernel sent at most 10 updates in any second, though the left stage printed 20 lines a second
+    # (when it sent them, by the messages' headers: the page's arrival times bunch up on a busy machine).
     times = page.evaluate("() => window.dmCommTimes")
     assert times, "no widget updates were counted"
     print(f"widget updates: {len(times)} in {(times[-1] - times[0]) / 1000:.1f} s, at most "
