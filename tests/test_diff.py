@@ -128,7 +128,7 @@ def test_widget_for_100k_changes_starts_small_and_loads_a_folder_on_request(make
                                "id": 7}, [])
     (reply,) = replies
     assert reply["id"] == 7 and reply["total"] == 100_000
-    expected = sorted(str(number) for number in range(1, 100_001))[:PAGE_SIZE]
+    expected = [str(number) for number in range(1, PAGE_SIZE + 1)]  # numbers in numeric order
     assert [entry[0] for entry in reply["entries"]] == expected
     assert all(entry[1:6] == ["A", 1, 0, 0, 0] for entry in reply["entries"])
     assert len(json.dumps(reply)) < 50_000

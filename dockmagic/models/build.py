@@ -256,6 +256,9 @@ class BuildProgress(ObservedBuild):
         self._listeners: list[Callable[[BuildProgress], None]] = []
         self._lock = threading.Lock()
         self.replay_of: str | None = None
+        # The Dockerfile's instructions as written, known before the build starts: the views list the
+        # steps still to come from them.
+        self.planned_instructions: list[str] = []
 
     # -- derived ---------------------------------------------------------------------------------
     @property

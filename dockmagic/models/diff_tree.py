@@ -11,8 +11,9 @@ Pure: it knows (kind, path[, size]) tuples, nothing about engines or widgets.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 KINDS = ("A", "C", "D")
 KIND_NAMES = {"A": "added", "C": "changed", "D": "deleted"}
@@ -20,6 +21,13 @@ KIND_NAMES = {"A": "added", "C": "changed", "D": "deleted"}
 # Positions in a node list (lists, not objects: a level of 100,000 children is made in one tight loop).
 _KIND, _ADDED, _CHANGED, _DELETED, _SIZE, _BELOW = range(6)
 _COUNT_SLOT = {"A": _ADDED, "C": _CHANGED, "D": _DELETED}
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(name: str) -> tuple:
+    """Sort key putting numbers in numeric order: 1, 2, 10 (not 1, 10, 2), then by code point."""
+    parts = _DIGITS.split(name)
+    return tuple(int(part) if index % 2 else part for index, part in enumerate(parts)), name
 
 
 @dataclass(frozen=True)
@@ -48,7 +56,7 @@ class TreeEntry:
 
 
 class DiffTree:
-    """The changes of a diff as a tree of paths, children ordered by name (code point order).
+    """The changes of a diff as a tree of paths, children ordered by name, numbers in numeric order.
 
     ``changes`` are tuples whose first two items are a kind ("A", "C" or "D") and an absolute path;
     ``sizes`` maps paths to bytes for the added or changed files that were measured.
@@ -104,7 +112,7 @@ class DiffTree:
             node[_COUNT_SLOT[kind]] += 1
             if sizes is not None and kind != "D":
                 node[_SIZE] += sizes.get(path, 0)
-        return sorted(nodes), nodes
+        return sorted(nodes, key=natural_key), nodes
 
     def _level(self, directory: str) -> tuple[list[str], dict[str, list]] | None:
         level = self._levels.get(directory)
@@ -132,10 +140,33 @@ class DiffTree:
     # -- queries -----------------------------------------------------------------------------------
 
     def children(self, path: str = "/", offset: int = 0, limit: int | None = None,
-                 kinds: Iterable[str] = KINDS) -> tuple[list[TreeEntry], int]:
+                 kinds: Iterable[str] = KINDS, collapse: bool = False) -> tuple[list[TreeEntry], int]:
         """The children of ``path`` from ``offset`` (at most ``limit`` of them), and how many it has.
 
-        With ``kinds``, only the children with a change of one of those kinds at or below them."""
+        With ``kinds``, only the children with a change of one of those kinds at or below them. With
+        ``collapse``, a chain of folders each holding only the next one is one entry named by the chain
+        (``usr/local/lib/python3.11/dist-packages``), with the deepest folder's path and kind and the
+        counts of the whole chain."""
+        kinds = tuple(kinds)
+        entries, total = self._children(path, offset, limit, kinds)
+        if collapse:
+            entries = [self._collapsed(entry, kinds) for entry in entries]
+        return entries, total
+
+    def _collapsed(self, entry: TreeEntry, kinds: Iterable[str]) -> TreeEntry:
+        top = entry
+        while entry.has_children:
+            only, count = self._children(entry.path, 0, 2, kinds)
+            if count != 1 or not only[0].has_children:
+                break
+            entry = only[0]
+        if entry is top:
+            return top
+        return replace(top, name=top.name + entry.path[len(top.path):], path=entry.path, kind=entry.kind,
+                       has_children=True)
+
+    def _children(self, path: str, offset: int, limit: int | None,
+                  kinds: Iterable[str]) -> tuple[list[TreeEntry], int]:
         directory = normalize(path)
         level = self._level(directory)
         if level is None:
@@ -179,13 +210,13 @@ class DiffTree:
             changes[index] for index, lowered in enumerate(self._lowered)
             if needle in lowered and changes[index][0] in wanted
         ]
-        matches.sort(key=_path_of)
+        matches.sort(key=_natural_path)
         end = len(matches) if limit is None else offset + limit
         return matches[offset:end], len(matches)
 
 
-def _path_of(change: tuple) -> str:
-    return change[1]
+def _natural_path(change: tuple) -> tuple:
+    return natural_key(change[1])
 
 
 def normalize(path: str) -> str:

@@ -135,6 +135,29 @@ def _step_line(step) -> str:
     return f"  {step.label:<9} {step.state:<9} {step.seconds:6.1f} s  {layer:<12}  {step.instruction}"
 
 
+PENDING = "pending"
+
+
+def pending_steps(progress: BuildProgress) -> list[tuple[int, int, str]]:
+    """The steps still to come while a build runs, as (number, total, instruction), from the Dockerfile's
+    instructions known before the build (``progress.planned_instructions``). None once the build ended,
+    nor when the engine counts its steps otherwise (a --target build, Podman's stages): a row must not
+    promise a step that will not run."""
+    planned = list(getattr(progress, "planned_instructions", None) or ())
+    if not planned or progress.finished:
+        return []
+    current = progress.current_step
+    if current is not None and (current.stage or current.total != len(planned)):
+        return []
+    done = current.number if current is not None else 0
+    total = len(planned)
+    return [(number, total, planned[number - 1]) for number in range(done + 1, total + 1)]
+
+
+def _pending_line(number: int, total: int, instruction: str) -> str:
+    return f"  {f'Step {number}/{total}':<9} {PENDING:<9} {'':>8}  {'':<12}  {instruction}"
+
+
 def failure_text(progress: BuildProgress, lines: int = 12) -> str:
     step = progress.failed_step
     if step is None:
@@ -160,6 +183,7 @@ def build_summary_text(progress: BuildProgress | None) -> str:
         return "<build>"
     out = [f"Build {header_text(progress)}", f"  engine: {progress.engine} · builder: {progress.builder}"]
     out.extend(_step_line(step) for step in progress.steps)
+    out.extend(_pending_line(*pending) for pending in pending_steps(progress))
     if progress.state == FAILED:
         out.append(failure_text(progress))
     if progress.state == CANCELLED:

@@ -2,7 +2,8 @@
 
 The kernel sends each flush as one comm message: the header and step rows when they changed, and the
 log lines printed since the previous flush (at most ``MAX_LINES_PER_FLUSH`` of them; the rest stay in
-the step's log file). Elapsed times tick in the browser, so a silent step costs no messages.
+the step's log file). Elapsed times tick in the browser from the elapsed seconds the header carries, so
+a silent step costs no messages.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import anywidget
 import traitlets
 
 from ..models.build import FAILED, BuildProgress
-from .build_text import build_html, build_summary_text, failure_text
+from .build_text import build_html, build_summary_text, failure_text, pending_steps
 from .display import widget_bundle
 from .units import human_size
+from .widget_scripts import widget_script
 
 STATIC = pathlib.Path(__file__).parent / "static"
 FLUSH_INTERVAL_SECONDS = 0.1
@@ -28,7 +30,7 @@ SAVED_TAIL_LINES = 200
 class BuildWidget(anywidget.AnyWidget):
     """Header, one row per step, each row opening to its log (windowed: only visible lines are drawn)."""
 
-    _esm = STATIC / "build_view.js"
+    _esm = widget_script("build_view.js")
     _css = STATIC / "build_view.css"
 
     header = traitlets.Dict().tag(sync=True)
@@ -83,7 +85,7 @@ class LiveBuildView:
         with self._lock:
             progress = self.progress
             header = header_state(progress)
-            steps = [step_state(step) for step in progress.steps]
+            steps = steps_state(progress)
             entries = []
             for index, step in enumerate(progress.steps):
                 # Counted by the row's own key where it has one: a BuildKit row keeps it when an internal
@@ -100,8 +102,9 @@ class LiveBuildView:
                 self._sent_lines[sent_key] = step.line_count
             widget = self.widget
             with widget.hold_sync():
-                # sent_at changes at every flush; only a change of anything else is worth a message.
-                if {**header, "sent_at": None} != {**widget.header, "sent_at": None}:
+                # While building, elapsed changes at every flush and the page ticks it on by itself: only a
+                # change of anything else is worth a message (which then carries the elapsed time too).
+                if _without_clock(header) != _without_clock(widget.header):
                     widget.header = header
                 if steps != widget.steps:
                     widget.steps = steps
@@ -167,6 +170,10 @@ def read_log_window(path: str, start: int, end: int) -> list[str]:
     return lines
 
 
+def _without_clock(header: dict) -> dict:
+    return {**header, "elapsed": None} if header.get("state") == "building" else header
+
+
 def header_state(progress: BuildProgress) -> dict:
     current = progress.current_step
     return {
@@ -175,8 +182,9 @@ def header_state(progress: BuildProgress) -> dict:
         "total": progress.total_steps,
         "steps_seen": len(progress.steps),
         "cached": progress.cached_count,
-        "elapsed": round(progress.seconds, 2) if progress.finished else None,
-        "started_at": progress.started_at,
+        # Seconds since the build started, as the kernel counts them: the page ticks on from here with its
+        # own clock, so the kernel's and the browser's clocks need not agree.
+        "elapsed": round(progress.seconds, 2),
         "image_id": progress.image_id or "",
         "tags": list(progress.tags or progress.requested_tags if progress.state == "done" else progress.tags),
         "size": human_size(progress.size) if progress.size is not None else "",
@@ -188,19 +196,29 @@ def header_state(progress: BuildProgress) -> dict:
         "log_dir": progress.log_dir,
         "builder": progress.builder,
         "warnings": list(progress.warnings),
-        # The kernel's clock at this flush: the browser ticks elapsed times from it, whatever its own clock.
-        "sent_at": time.time(),
     }
 
 
-def step_state(step) -> dict:
+def steps_state(progress: BuildProgress) -> list[dict]:
+    """The rows: the steps the engine started, then (while building) the ones still to come."""
+    rows = [step_state(step, progress.started_at) for step in progress.steps]
+    rows.extend({"number": number, "label": f"Step {number}/{total}", "total": total, "instruction": text,
+                 "state": "pending", "started_after": None, "seconds": None, "layer_id": "",
+                 "line_count": 0, "log_path": ""}
+                for number, total, text in pending_steps(progress))
+    return rows
+
+
+def step_state(step, build_started_at: float) -> dict:
     return {
         "number": step.number,
         "label": step.label,
         "total": step.total,
         "instruction": step.instruction,
         "state": step.state,
-        "started_at": step.started_at,
+        # From the build's start: the page adds its own clock's ticks, never comparing two clocks.
+        "started_after": (round(step.started_at - build_started_at, 2) if step.started_at is not None
+                          else None),  # None: a BuildKit row not started (pending, skipped)
         "seconds": round(step.seconds, 2) if step.finished_at is not None else None,
         "layer_id": step.layer_id or "",
         "line_count": step.line_count,

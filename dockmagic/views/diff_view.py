@@ -20,6 +20,7 @@ import traitlets
 from ..models.diff_tree import KIND_NAMES, KINDS, DiffTree, TreeEntry, normalize
 from .display import KIND_COLOURS, escape, widget_bundle
 from .units import human_size
+from .widget_scripts import widget_script
 
 STATIC = pathlib.Path(__file__).parent / "static"
 
@@ -39,7 +40,7 @@ def compact(entry: TreeEntry) -> list:
 def initial_state(diff) -> dict:
     """What the widget gets before any click: the summary and the first page of the first level."""
     tree = diff.tree
-    entries, total = tree.children("/", 0, PAGE_SIZE)
+    entries, total = tree.children("/", 0, PAGE_SIZE, collapse=True)
     return {
         "summary": {
             "container": diff.container,
@@ -50,6 +51,9 @@ def initial_state(diff) -> dict:
             "size": tree.size,
             "seconds": round(diff.seconds, 2),
             "engine": diff.engine,
+            # The line that makes this view again, for when its kernel is gone.
+            "magic": rerun_line(diff),
+            "sizes_note": sizes_note(diff) if tree.size is None else "",
         },
         "first_level": [compact(entry) for entry in entries],
         "first_level_total": total,
@@ -66,7 +70,7 @@ def answer(tree: DiffTree, request: dict) -> dict | None:
     offset = _offset(request.get("offset"))
     if request.get("request") == "children":
         path = normalize(str(request.get("path") or "/"))
-        entries, total = tree.children(path, offset, PAGE_SIZE, kinds=kinds)
+        entries, total = tree.children(path, offset, PAGE_SIZE, kinds=kinds, collapse=True)
         return {"reply": "children", "id": request_id, "path": path, "offset": offset,
                 "entries": [compact(entry) for entry in entries], "total": total}
     if request.get("request") == "search":
@@ -77,6 +81,16 @@ def answer(tree: DiffTree, request: dict) -> dict | None:
                 "matches": [[change[0], change[1], sizes.get(change[1]) if sizes is not None else None]
                             for change in matches]}
     return {"reply": "error", "id": request_id, "message": f"unknown request {request.get('request')!r}"}
+
+
+def rerun_line(diff) -> str:
+    """The magic line that shows this diff again."""
+    return f"%docker_diff {diff.container}"
+
+
+def sizes_note(diff) -> str:
+    """What the header says when file sizes were not measured, and how to get them."""
+    return f"sizes not measured: {rerun_line(diff).replace('%docker_diff ', '%docker_diff --sizes ')} measures them"
 
 
 def _kinds(value) -> tuple[str, ...]:
@@ -95,7 +109,7 @@ def _offset(value) -> int:
 class DiffTreeWidget(anywidget.AnyWidget):
     """The diff as a tree: A / C / D badges and counts, kind toggles, a path filter, lazy directories."""
 
-    _esm = STATIC / "diff_tree.js"
+    _esm = widget_script("diff_tree.js")
     _css = STATIC / "diff_tree.css"
 
     summary = traitlets.Dict().tag(sync=True)
@@ -140,12 +154,13 @@ def diff_text_preview(diff, lines: int = TEXT_LINES) -> str:
 def diff_html(diff, rows: int = SNAPSHOT_ROWS) -> str:
     """A static snapshot: the counts and the first level of the tree (for saved notebooks, nbconvert)."""
     tree = diff.tree
-    entries, total = tree.children("/", 0, rows)
+    entries, total = tree.children("/", 0, rows, collapse=True)
     badges = " ".join(
         f'<span style="{_badge_style(kind)}">{kind}</span>&nbsp;{tree.counts[kind]:,}&nbsp;{KIND_NAMES[kind]}'
         for kind in KINDS
     )
-    size = f" &middot; {escape(human_size(tree.size))} added or changed" if tree.size is not None else ""
+    size = (f" &middot; {escape(human_size(tree.size))} added or changed" if tree.size is not None
+            else f' &middot; <span style="color:#6b7280">{escape(sizes_note(diff))}</span>')
     header = (
         f'<div><b>docker diff {escape(diff.container)}</b> '
         f'<span style="color:#6b7280">(image {escape(diff.image)})</span>: '

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 
 def cli_size(size: float) -> str:
     """A size as the docker CLI prints it (go-units HumanSizeWithPrecision(size, 3)): 0B, 77B, 1.99MB."""
@@ -14,20 +16,35 @@ def cli_size(size: float) -> str:
     return f"{value:.3g}{units[index]}"
 
 
+SIZE_UNITS = ("B", "kB", "MB", "GB", "TB", "PB", "EB")
+
+
 def human_size(size: int | None) -> str:
-    """Bytes for prose and headers, three significant digits: "77 B", "1.99 MB", "1 EB"; beyond
-    exabytes, whole exabytes ("1000000 EB")."""
+    """Bytes for prose, headers and trees: "77 B", "31.2 kB", "1.99 MB", "1 EB" (three significant digits,
+    halves rounded up, never "1e+03"); beyond exabytes, whole exabytes ("1000000 EB"). The views'
+    JavaScript (``humanSize`` in static/diff_tree.js) computes the same text step for step, so that a size
+    reads the same in every view."""
     if size is None:
         return "?"
-    value = float(size)
-    if value < 1000:
-        return f"{value:.0f} B"
-    for unit in ("kB", "MB", "GB", "TB", "PB", "EB"):
+    value = float(max(0, size))
+    index = 0
+    while value >= 1000 and index < len(SIZE_UNITS) - 1:
         value /= 1000
-        # Compare the rounded figure: 999.9 kB is shown as "1 MB", not "1e+03 kB".
-        if float(f"{value:.3g}") < 1000:
-            return f"{float(f'{value:.3g}'):g} {unit}"
-    return f"{value:.0f} EB"
+        index += 1
+    if index == 0:
+        return f"{value:.0f} B"
+    while True:
+        decimals = 0 if value >= 100 else 1 if value >= 10 else 2
+        scale = 10 ** decimals
+        rounded = math.floor(value * scale + 0.5) / scale
+        if rounded < 1000 or index == len(SIZE_UNITS) - 1:
+            break
+        value /= 1000  # 999.96 kB rounds to 1000 kB: say 1 MB
+        index += 1
+    text = f"{rounded:.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return f"{text} {SIZE_UNITS[index]}"
 
 
 def human_duration(seconds: float) -> str:

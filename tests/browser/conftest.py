@@ -122,16 +122,43 @@ def screenshot(page, name: str, locator=None):
     target.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
 
+# Watches the kernel's messages in the page: the widget manager is ready for widgets once it has had its
+# first comm_info_reply (a cell run before that can show "Error displaying widget: model not found", since
+# the kernel's comm_open came before the manager listened); window.dmCommMessages counts the widgets' updates.
+WATCH_KERNEL_MESSAGES = """
+if (!window.dmWatchingKernel) {
+  window.dmWatchingKernel = true;
+  window.dmWidgetManagerReady = false;
+  window.dmCommMessages = 0;
+  const NativeWebSocket = window.WebSocket;
+  window.WebSocket = class extends NativeWebSocket {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener("message", (event) => {
+        const text = typeof event.data === "string" ? event.data : new TextDecoder().decode(event.data);
+        const type = (text.match(/"msg_type":\\s*"([a-z_]+)"/) || [])[1];
+        if (type === "comm_info_reply") window.dmWidgetManagerReady = true;
+        if (type === "comm_msg") window.dmCommMessages += 1;
+      });
+    }
+  };
+}
+"""
+
+
 class NotebookPage:
     """A notebook open in JupyterLab, driven as a person would: keyboard and clicks."""
 
     def __init__(self, page, server: JupyterServer, name: str):
         self.page = page
         self.server = server
+        page.add_init_script(WATCH_KERNEL_MESSAGES)
         page.goto(server.notebook_url(name))
         page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60000)
         # Wait for the kernel to be idle before running anything.
         page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60000)
+        # ...and for the widget manager to listen to it.
+        page.wait_for_function("() => window.dmWidgetManagerReady", timeout=60000)
 
     def run_all(self):
         """Run > Run All Cells, then wait until the kernel has taken every cell (its prompt shows [*] or a

@@ -33,7 +33,7 @@ from dockmagic.operations.build import _messages
 from dockmagic.parsing import build_stream
 from dockmagic.parsing.build_stream import BuildFailed, StepStarted, build_events, parse_build_event
 from dockmagic.views.build_text import build_html, build_summary_text
-from dockmagic.views.build_widget import LiveBuildView, header_state, step_state
+from dockmagic.views.build_widget import LiveBuildView, header_state, steps_state
 
 EVENT_TYPES = tuple(t for t in build_stream.BuildEvent.__args__)
 BUILD_STATES = {BUILDING, DONE, FAILED, CANCELLED}
@@ -160,7 +160,7 @@ def check_logs(progress: BuildProgress) -> None:
 
 def check_views(progress: BuildProgress) -> None:
     """Every form a frontend receives encodes as the kernel sends it (JSON, strict UTF-8)."""
-    state = {"header": header_state(progress), "steps": [step_state(step) for step in progress.steps]}
+    state = {"header": header_state(progress), "steps": steps_state(progress)}
     json.dumps(state, allow_nan=False, ensure_ascii=False).encode("utf-8")
     for form in (build_summary_text(progress), build_html(progress)):
         form.encode("utf-8")
@@ -291,7 +291,7 @@ def test_the_widget_receives_every_line_once(messages, ending):
         progress.cancel()
     view.flush()
     view.close()
-    assert view.widget.steps == [step_state(step) for step in progress.steps]
+    assert view.widget.steps == steps_state(progress)
     assert {index: lines for index, lines in received.items() if lines} == {
         index: step.line_count for index, step in enumerate(progress.steps) if step.line_count}
     json.dumps(view.widget.get_state(), default=str, ensure_ascii=False).encode("utf-8")

@@ -1,9 +1,21 @@
 // dockmagic diff view: a container's changes as a tree, loaded a directory at a time from the kernel.
 // File names are untrusted: every name and path goes through textContent, never innerHTML.
+// sendToKernel and kernelGoneText come from kernel_requests.js, put in front of this file when it loads.
 
 const KINDS = ["A", "C", "D"];
 const KIND_NAMES = { A: "added", C: "changed", D: "deleted" };
 const SEARCH_DELAY_MS = 200;
+/**
+ * What the kernel sends when the view is made (see dockmagic/views/diff_view.py: initial_state).
+ * @typedef {[string, string, number, number, number, 0 | 1, number | null]} TreeRow
+ *   name, kind ("A" | "C" | "D" | "" for a folder unchanged itself), added, changed, deleted at or below,
+ *   has children, bytes added or changed at or below (null when not measured)
+ * @typedef {{container: string, container_id: string, image: string, counts: {A: number, C: number, D: number},
+ *   total: number, size: number | null, seconds: number, engine: string, magic: string, sizes_note: string}} Summary
+ * @typedef {{reply: "children", id: number, path: string, offset: number, entries: TreeRow[], total: number}
+ *   | {reply: "search", id: number, text: string, offset: number, total: number,
+ *      matches: [string, string, number | null][]}} Reply
+ */
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -12,19 +24,35 @@ function el(tag, className, text) {
   return node;
 }
 
-function humanSize(size) {
+const SIZE_UNITS = ["B", "kB", "MB", "GB", "TB", "PB", "EB"];
+
+/**
+ * Bytes as every dockmagic view prints them: "77 B", "31.2 kB", "1.99 MB" (three significant digits, halves
+ * rounded up). Step for step the same as human_size in dockmagic/views/units.py (a test compares them).
+ * @param {number | null | undefined} size
+ * @returns {string}
+ */
+export function humanSize(size) {
   if (size === null || size === undefined) return "";
-  let value = size;
-  for (const unit of ["B", "kB", "MB", "GB", "TB"]) {
-    if (value < 1000 || unit === "TB") {
-      if (unit === "B") return `${Math.round(value)} B`;
-      let text = value.toPrecision(3);  // 1.99, 12.5, 100: three digits, trailing decimal zeros dropped
-      if (text.includes(".")) text = text.replace(/0+$/, "").replace(/\.$/, "");
-      return `${text} ${unit}`;
-    }
+  let value = Math.max(0, size);
+  let index = 0;
+  while (value >= 1000 && index < SIZE_UNITS.length - 1) {
     value /= 1000;
+    index += 1;
   }
-  return `${size} B`;
+  if (index === 0) return `${value.toFixed(0)} B`;
+  let decimals, rounded;
+  for (;;) {
+    decimals = value >= 100 ? 0 : value >= 10 ? 1 : 2;
+    const scale = 10 ** decimals;
+    rounded = Math.floor(value * scale + 0.5) / scale;
+    if (rounded < 1000 || index === SIZE_UNITS.length - 1) break;
+    value /= 1000;  // 999.96 kB rounds to 1000 kB: say 1 MB
+    index += 1;
+  }
+  let text = rounded.toFixed(decimals);
+  if (text.includes(".")) text = text.replace(/0+$/, "").replace(/\.$/, "");
+  return `${text} ${SIZE_UNITS[index]}`;
 }
 
 function joinPath(parent, name) {
@@ -38,6 +66,7 @@ function render({ model, el: host }) {
   const pending = new Map();
   let nextId = 1;
   let searchTimer = null;
+  const timers = [];
 
   const root = el("div", "dockmagic-diff");
   const header = el("div", "dm-diff-header");
@@ -47,6 +76,8 @@ function render({ model, el: host }) {
   header.append(title, image, total);
   if (summary.size !== null && summary.size !== undefined) {
     header.append(el("span", "dm-diff-size", `${humanSize(summary.size)} added or changed`));
+  } else if (summary.sizes_note) {
+    header.append(el("span", "dm-diff-size dm-sizes-note", summary.sizes_note));
   }
 
   const controls = el("div", "dm-diff-controls");
@@ -85,10 +116,24 @@ function render({ model, el: host }) {
   root.append(header, controls, body, footer);
   host.append(root);
 
+  const lostNote = el("div", "dm-kernel-gone");
+  lostNote.hidden = true;
+  root.insertBefore(lostNote, body);
+
+  function kernelGone() {
+    // The kernel holding this diff is not the one running now: nothing will answer. Say so, plainly.
+    for (const node of root.querySelectorAll(".dm-loading")) node.remove();
+    pending.clear();
+    const magic = summary.magic || `%docker_diff ${summary.container || "NAME"}`;
+    const [before, after] = kernelGoneText("\u0000").split("\u0000");
+    lostNote.replaceChildren(before + "the cell with ", el("code", "", magic), after);
+    lostNote.hidden = false;
+  }
+
   function request(payload, onReply) {
     const id = nextId++;
     pending.set(id, onReply);
-    model.send({ ...payload, id });
+    sendToKernel(model, { ...payload, id }, () => pending.has(id), kernelGone, timers);
   }
 
   function onMessage(message) {
@@ -259,6 +304,7 @@ function render({ model, el: host }) {
   refresh();
   return () => {
     clearTimeout(searchTimer);
+    for (const timer of timers) clearTimeout(timer);
     model.off("msg:custom", onMessage);
   };
 }
