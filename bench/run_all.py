@@ -14,7 +14,8 @@ import time
 
 BENCH = pathlib.Path(__file__).resolve().parent
 DOCS = BENCH.parent / "docs" / "benchmarks.md"
-BENCHMARKS = [("bench_build.py", "build.md"), ("bench_run.py", "run.md"), ("bench_diff.py", "diff.md")]
+BENCHMARKS = [("bench_build.py", "build.md"), ("bench_run.py", "run.md"), ("bench_diff.py", "diff.md"),
+              ("bench_registry.py", "registry.md")]
 
 
 def main() -> int:

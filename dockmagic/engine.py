@@ -144,6 +144,7 @@ class Engine:
             params = dict(params, version=query_version)
         headers = {"Content-Type": "application/tar"}
         try:
+            self._api.reload_config()  # a `docker login` or %docker_login since connecting counts
             self._api._set_auth_headers(headers)  # registry credentials, as docker-py's own build sends them
         except Exception:
             pass
@@ -214,19 +215,63 @@ class Engine:
         with _engine_errors():
             return self._api.get_image(image)
 
-    def pull_image(self, reference: str) -> Iterator[dict]:
+    def pull_image(self, reference: str, auth_config: dict | None = None) -> Iterator[dict]:
         """Pull ``reference``: the engine's progress messages, decoded, as they come.
 
+        Args:
+            auth_config: the registry credentials to send (``{"username", "password"}``, as
+                :meth:`registry_auth` gives them); None sends what docker-py read from config.json when
+                it connected.
         Raises:
             EngineRefused: the engine refused, or a message reported an error (unreachable registry,
-            unknown image).
+            unknown image, wrong credentials).
         """
         with _engine_errors():
-            messages = self._api.pull(reference, stream=True, decode=True)
+            messages = self._api.pull(reference, stream=True, decode=True, auth_config=auth_config)
         for message in messages:
             if isinstance(message, dict) and message.get("error"):
                 raise EngineRefused(str(message["error"]))
             yield message
+
+    def push_image(self, reference: str, auth_config: dict | None = None) -> Iterator[dict]:
+        """Push ``reference`` (``registry/name:tag``; the tag defaults to latest) to its registry: the
+        engine's progress messages, decoded, as they come, errors included (``{"error": ...}``).
+
+        Args:
+            auth_config: the registry credentials to send, as for :meth:`pull_image`.
+        Raises:
+            EngineRefused: the engine refused the request (no such local image, a bad name).
+        """
+        repository, tag = docker.utils.parse_repository_tag(reference)
+        with _engine_errors():
+            messages = self._api.push(repository, tag or "latest", stream=True, decode=True,
+                                      auth_config=auth_config)
+        yield from messages
+
+    def registry_auth(self, registry: str) -> dict | None:
+        """The credentials docker's config.json holds for ``registry`` (``host:port``), as ``docker login``
+        stored them (plain ``auths`` entries or a credential helper), read afresh at each call so that a
+        ``docker login`` made meanwhile counts. None when it holds none."""
+        config = docker.auth.load_config(credstore_env=self._api.credstore_env)
+        found = config.resolve_authconfig(registry)
+        return dict(found) if found else None
+
+    def login(self, registry: str, username: str, password: str) -> None:
+        """Check ``username`` and ``password`` with ``registry`` through the engine (``POST /auth``),
+        then store them in docker's config.json as ``docker login`` does: the file is
+        ``$DOCKER_CONFIG/config.json`` (else ``~/.docker/config.json``), written with mode 0600; with a
+        ``credsStore`` set there, the credential goes to that helper instead.
+
+        Raises:
+            EngineRefused: the registry refused the credentials (status_code 401) or could not be reached.
+        """
+        try:
+            self._api.login(username, password, registry=registry, reauth=True)
+        except docker.errors.APIError as error:
+            explanation = _explanation(error)
+            refused = "401" in explanation or "unauthorized" in explanation.lower()
+            raise EngineRefused(explanation, status_code=401 if refused else error.status_code) from None
+        _store_credentials(registry, username, password)
 
     def tag_image(self, image: str, repository: str, tag: str) -> None:
         """Tag ``image`` as ``repository:tag``, taking the tag from any image that had it.
@@ -250,8 +295,10 @@ class Engine:
 
     def commit_container(self, container_id: str, repository: str, tag: str, message: str | None = None,
                          author: str | None = None, changes: list[str] | None = None,
-                         pause: bool = True) -> str:
+                         pause: bool = True, config: dict | None = None) -> str:
         """Commit container ``container_id`` as ``repository:tag`` (``docker commit``).
+
+        ``config``: the new image's config in place of the container's (Docker; Podman ignores it).
 
         Returns:
             The new image's id (Docker: ``sha256:<hex>``; Podman: the bare hex).
@@ -260,7 +307,7 @@ class Engine:
         """
         with _engine_errors():
             answer = self._api.commit(container_id, repository=repository, tag=tag, message=message,
-                                      author=author, changes=changes, pause=pause)
+                                      author=author, changes=changes, pause=pause, conf=config)
         return answer["Id"]
 
     # --- containers ---
@@ -535,6 +582,35 @@ def _engine_errors():
         raise NotFound(_explanation(error)) from None
     except docker.errors.APIError as error:
         raise EngineRefused(_explanation(error), status_code=error.status_code) from None
+
+
+def _store_credentials(registry: str, username: str, password: str) -> None:
+    """Keep a registry credential where ``docker login`` keeps it: a credential helper named by
+    ``credsStore``, else base64 ``user:password`` under ``auths`` in config.json (mode 0600)."""
+    import base64
+
+    from docker.utils.config import DOCKER_CONFIG_FILENAME, config_path_from_environment, home_dir
+
+    path = config_path_from_environment() or os.path.join(home_dir(), DOCKER_CONFIG_FILENAME)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            config = json.load(handle)
+    except FileNotFoundError:
+        config = {}
+    helper = (config.get("credHelpers") or {}).get(registry) or config.get("credsStore")
+    if helper:
+        import docker.credentials
+
+        docker.credentials.Store(helper).store(server=registry, username=username, secret=password)
+        return
+    token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+    config.setdefault("auths", {})[registry] = {"auth": token}
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    temporary = f"{path}.{os.getpid()}.tmp"
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        json.dump(config, handle, indent="\t")
+    os.replace(temporary, path)
 
 
 def _explanation(error: docker.errors.APIError) -> str:

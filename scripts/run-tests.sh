@@ -60,6 +60,7 @@ for engine in $engines; do
       # shellcheck disable=SC1091
       ( source /var/lib/dockmagic-tls/client/env.sh
         run "integration tests on the remote engine over TLS" -m integration
+        run "registry tests on the remote engine over TLS (it trusts the same certs.d)" tests/test_registry.py
         exit "$failed" ) || failed=1 ;;
     *)
       echo "run-tests: unknown engine '$engine' in DOCKMAGIC_ENGINES (use docker, podman, tls)" >&2; failed=1 ;;

@@ -39,3 +39,5 @@ fi
 ext=.venv/share/jupyter/labextensions/dockmagic-highlight
 [ -e "$ext" ] || { mkdir -p "$(dirname "$ext")" && ln -sfn "$PWD/dockmagic/labextension" "$ext"; }
 bash scripts/setup-engine.sh
+# The loopback registries (TLS + htpasswd on 5443, HTTP on 5000) for the pull, push and FROM-a-registry tests.
+if is_debian_root; then bash scripts/setup-registry.sh; else warn "not root on Debian: no local registries (the registry tests skip)"; fi

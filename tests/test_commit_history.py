@@ -220,3 +220,65 @@ def test_reading_a_saved_image_streams_it(engine):
     (contents,) = saved.layers.values()
     assert sum(entry[2] for entry in contents.entries if entry[1] == "f") > size * 0.9
     assert peak < size / 4, f"peak {peak:,} bytes for a {size:,}-byte image"
+
+
+@pytest.mark.parametrize("base_changes, output_with_cmd", [
+    (['CMD ["echo", "from the base"]'], "made\n"),
+    # CMD gives the arguments of the base's ENTRYPOINT, as `docker run IMAGE ARGS` does.
+    (['ENTRYPOINT ["echo"]', 'CMD ["from the base"]'], "cat /made.txt\n"),
+], ids=["cmd", "entrypoint"])
+def test_a_session_commit_keeps_the_base_images_entrypoint_and_cmd(ipython_shell, names, unique_name, cleanup,
+                                                                   base_changes, output_with_cmd):
+    """%docker_start keeps a container of an image whose command is not a shell alive with /bin/sh: that
+    plumbing must not reach what %docker_commit makes, nor the session's Dockerfile."""
+    container, image = names
+    base = image("base")
+    commit(container("true"), base, changes=base_changes)  # (the docker CLI's commit fails on Podman 4.3)
+    session = unique_name("dmcommit")
+    cleanup["containers"].append(session)
+    ipython_shell.run_line_magic("docker_start", f"{base} --name {session} --network none")
+    ipython_shell.run_cell_magic("docker_shell", session, "echo made > /made.txt")
+
+    with_cmd, as_is = image("cmd"), image("as-is")
+    ipython_shell.run_line_magic("docker_commit", f"""-c 'CMD ["cat", "/made.txt"]' {session} {with_cmd}""")
+    ran = docker_cli("run", "--rm", with_cmd, check=False)
+    assert (ran.returncode, ran.stdout) == (0, output_with_cmd), ran.stderr
+
+    ipython_shell.run_line_magic("docker_commit", f"{session} {as_is}")
+    command = "{{json .Config.Entrypoint}} {{json .Config.Cmd}}"
+    assert (docker_cli("image", "inspect", "-f", command, as_is).stdout
+            == docker_cli("image", "inspect", "-f", command, base).stdout)
+    assert docker_cli("run", "--rm", as_is).stdout == "from the base\n"
+
+    dockerfile = ipython_shell.run_line_magic("docker_dockerfile", session).text
+    assert "RUN echo made > /made.txt\n" in dockerfile
+    assert "ENTRYPOINT" not in dockerfile and "CMD" not in dockerfile
+
+
+def test_commit_and_history_count_a_layers_changes_alike(ipython_shell, names, capsys, engine):
+    """The container's diff (what %docker_commit counts) and the committed layer's tar (what
+    %docker_history reads) hold different things: the tar also keeps copies that change nothing (a file
+    opened for writing and left as it was; a folder whose files came and went). Both count as docker diff
+    does, and say so."""
+    container, image = names
+    name = container("echo new > /new.txt; : >> /etc/group; mkdir /tmp/gone; rmdir /tmp/gone; echo x >> /etc/passwd")
+    tag = image()
+    committed = ipython_shell.run_line_magic("docker_commit", f"{name} {tag}")
+    history = ipython_shell.run_line_magic("docker_history", tag)
+    printed = capsys.readouterr().out
+    cli = [line.split(" ", 1) for line in docker_cli("diff", name).stdout.splitlines()]
+    cli_counts = {kind: sum(1 for k, _ in cli if k == kind) for kind in "ACD"}
+
+    layer = history.layers[0]
+    assert committed.counts == cli_counts
+    assert "/etc/group" not in [change.path for change in layer.files] and layer.unchanged >= 1
+    if engine.is_podman:
+        # Podman's diff lists the copies that change nothing (C /etc/group, C /tmp) and leaves out the
+        # mount points it writes into every container's layer: there the two differ by exactly those.
+        assert layer.counts["A"] == cli_counts["A"] + len(PODMAN_MOUNT_POINTS)
+        assert layer.counts["C"] + layer.unchanged == cli_counts["C"]
+    else:
+        assert layer.counts == committed.counts
+        assert ["C", "/etc/group"] not in cli and ["C", "/etc/passwd"] in cli
+    rule = "as docker diff counts: a folder counts as changed when something in it changed"
+    assert printed.count(rule) == 2  # once under the commit, once under the history

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import uuid
 
 import pytest
@@ -119,11 +120,11 @@ def test_the_committed_image_prints_the_banner(ipython_shell, committed, capfd):
 
 def test_the_sessions_dockerfile_rebuilds_the_same_image(ipython_shell, lesson, committed, rebuilt_tag, capfd):
     result = ipython_shell.run_line_magic("docker_dockerfile", f"{lesson['container']} --build {rebuilt_tag}")
-    assert result.text == (
-        "FROM debian:bookworm\n"
-        'SHELL ["/bin/bash", "-c"]\n'
-        "RUN apt-get update && apt-get install -y figlet\n"
-    )
+    first, second, source, run = result.text.splitlines()
+    assert [first, second, run] == ["FROM debian:bookworm", 'SHELL ["/bin/bash", "-c"]',
+                                    "RUN apt-get update && apt-get install -y figlet"]
+    # Which cell the RUN came from: the session's first (and the notebook's In [n], when IPython counted).
+    assert re.fullmatch(r"# from cell 1( \(In \[[0-9]+\]\))?", source)
     assert result.build.ok
     # Compared with what %docker_commit made: no file differs beyond logs and caches.
     assert result.compared_with.startswith(committed["image"])

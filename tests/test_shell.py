@@ -66,6 +66,13 @@ def processes(name: str) -> str:
     return listing
 
 
+def cell_count(ipython_shell) -> str:
+    """What '# from cell N' says of the notebook's count for cells run by run_cell_magic outside run_cell
+    (all share the shell's current count)."""
+    count = ipython_shell.execution_count - 1
+    return f" (In [{count}])" if count > 0 else ""
+
+
 def session_of(engine, name):
     return shell_ops.find_session(name, engine)
 
@@ -75,9 +82,10 @@ def session_of(engine, name):
 def test_directory_variables_and_functions_carry_over(ipython_shell, box, capfd, engine):
     cell(ipython_shell, box, "mkdir -p /work/a && cd /work/a\nexport GREETING='hello world'\n"
                              'greet() { echo "$GREETING from $(pwd) to $1"; }')
-    assert capfd.readouterr().out == ""
+    # Each cell ends with its exit status, as a shell reports $?.
+    assert capfd.readouterr().out == "exit status 0\n"
     assert cell(ipython_shell, box, 'greet you; echo "$GREETING"; pwd') is None
-    assert capfd.readouterr().out == "hello world from /work/a to you\nhello world\n/work/a\n"
+    assert capfd.readouterr().out == "hello world from /work/a to you\nhello world\n/work/a\nexit status 0\n"
 
     session = session_of(engine, box)
     # (Podman's inspect names the image in full: docker.io/library/busybox:latest.)
@@ -94,14 +102,36 @@ def test_a_failing_cell_fails_with_its_code_and_the_shell_goes_on(ipython_shell,
     with pytest.raises(ContainerError) as raised:
         cell(ipython_shell, box, "cd /tmp; echo partial; cat /nowhere")
     out, err = capfd.readouterr()
-    assert out == "partial\n"
+    assert out == "partial\nexit status 1\n"
     assert "nowhere" in err
     assert raised.value.exit_code == 1
     assert str(raised.value).startswith(f"The cell failed with exit code 1 in '{box}'. The shell keeps its state")
 
     cell(ipython_shell, box, "pwd; echo works")
-    assert capfd.readouterr().out == "/tmp\nworks\n"
+    assert capfd.readouterr().out == "/tmp\nworks\nexit status 0\n"
     assert [c.ok for c in session_of(engine, box).cells] == [False, True]
+
+
+def test_every_cell_ends_with_its_exit_status_and_a_failure_stops_run_all(ipython_shell, box, capfd, engine):
+    # The status is the last command's, as with `sh -c`: a command that fails earlier shows its error only.
+    result = ipython_shell.run_cell(f"%%docker_shell {box}\nfiglett ciao\necho after\n")
+    out, err = capfd.readouterr()
+    assert result.success and (out, "figlett" in err) == ("after\nexit status 0\n", True)
+
+    result = ipython_shell.run_cell(f"%%docker_shell {box}\necho before\nfiglett ciao\n")
+    out, err = capfd.readouterr()
+    # (IPython prints the error after the status line.)
+    assert out.startswith("before\nexit status 127\n") and "figlett" in err
+    assert isinstance(result.error_in_exec, ContainerError) and result.error_in_exec.exit_code == 127
+
+    # --keep-going (or --no-raise): the status is shown, nothing is raised, "Run all" goes on.
+    for option in ("--keep-going", "--no-raise"):
+        result = ipython_shell.run_cell(f"%%docker_shell {option} {box}\nfiglett ciao\n")
+        assert result.success and capfd.readouterr().out == "exit status 127\n"
+    failed = session_of(engine, box).cells[-1]
+    html = failed._repr_mimebundle_()["text/html"]
+    assert 'class="dockmagic-status"' in html and ">exit status 127<" in html and "#b91c1c" in html
+    assert [c.exit_code for c in session_of(engine, box).cells] == [0, 127, 127, 127]
 
 
 def test_a_syntax_error_is_only_an_error(ipython_shell, box, capfd):
@@ -110,13 +140,13 @@ def test_a_syntax_error_is_only_an_error(ipython_shell, box, capfd):
     assert raised.value.exit_code == 2
     assert "syntax error" in capfd.readouterr().err
     cell(ipython_shell, box, "echo still here")
-    assert capfd.readouterr().out == "still here\n"
+    assert capfd.readouterr().out == "still here\nexit status 0\n"
 
 
 def test_commands_read_no_input(ipython_shell, box, capfd):
     # As in a Dockerfile's RUN, stdin is empty: a prompt cannot hang the cell or eat the protocol.
     cell(ipython_shell, box, 'read answer; echo "[$answer]"; cat; echo end')
-    assert capfd.readouterr().out == "[]\nend\n"
+    assert capfd.readouterr().out == "[]\nend\nexit status 0\n"
 
 
 def test_output_streams_while_the_cell_runs(box, engine):
@@ -144,7 +174,7 @@ def test_hiding_stdout_in_a_cell_does_not_break_the_shell(ipython_shell, box, ca
     cell(ipython_shell, box, "exec >/dev/null; echo hidden")
     cell(ipython_shell, box, "echo hidden too; echo but stderr shows >&2")
     out, err = capfd.readouterr()
-    assert out == ""
+    assert out == "exit status 0\nexit status 0\n"  # the status lines come from dockmagic, not the shell
     assert err == "but stderr shows\n"
 
 
@@ -160,12 +190,12 @@ def test_interrupt_stops_the_command_not_the_shell(ipython_shell, box, capfd):
     assert isinstance(raised.value, KeyboardInterrupt)
     assert "the cell's command was stopped" in str(raised.value)
     out, _ = capfd.readouterr()
-    assert "start\n" in out and "after" not in out
+    assert "start\n" in out and "after" not in out and "exit status 130 (interrupted)\n" in out
 
     assert docker_cli("inspect", "-f", "{{.State.Running}}", box).stdout.strip() == "true"
     assert "sleep" not in processes(box)
     cell(ipython_shell, box, 'pwd; echo "$KEPT"')
-    assert capfd.readouterr().out == "/tmp\n1\n"
+    assert capfd.readouterr().out == "/tmp\n1\nexit status 0\n"
 
 
 def test_interrupt_kills_a_program_that_ignores_sigint(ipython_shell, box, capfd):
@@ -177,7 +207,7 @@ def test_interrupt_kills_a_program_that_ignores_sigint(ipython_shell, box, capfd
     assert "sleep" not in processes(box)
     capfd.readouterr()
     cell(ipython_shell, box, "echo alive")
-    assert capfd.readouterr().out == "alive\n"
+    assert capfd.readouterr().out == "alive\nexit status 0\n"
 
 
 def test_exit_ends_the_shell_and_the_next_cell_restores_its_state(ipython_shell, box, capfd, engine):
@@ -186,16 +216,17 @@ def test_exit_ends_the_shell_and_the_next_cell_restores_its_state(ipython_shell,
         cell(ipython_shell, box, "exit 4")
     assert raised.value.exit_code == 4
     assert f"The shell in '{box}' exited during the cell (exit code 4)" in str(raised.value)
-    capfd.readouterr()
+    assert capfd.readouterr().out == (
+        "exit status 0\nexit status 4 (the shell exited: the next cell starts a new one)\n")
     cell(ipython_shell, box, 'pwd; echo "$KEEP"')
     out, err = capfd.readouterr()
-    assert out == "/tmp\nyes\n"
+    assert out == "/tmp\nyes\nexit status 0\n"
     assert err.startswith("(the shell had ended: a new one was started in /tmp with the recorded exported")
     session = session_of(engine, box)
     assert session.restarts == 1
     if session.shell == "bash":  # bash lists its functions (declare -f): they are restored too
         cell(ipython_shell, box, "f")
-        assert capfd.readouterr().out == "f-called\n"
+        assert capfd.readouterr().out == "f-called\nexit status 0\n"
 
 
 def test_a_shell_that_ignores_interrupts_is_replaced(ipython_shell, unique_name, cleanup, capfd):
@@ -213,7 +244,7 @@ def test_a_shell_that_ignores_interrupts_is_replaced(ipython_shell, unique_name,
     assert docker_cli("inspect", "-f", "{{.State.Running}}", name).stdout.strip() == "true"
     capfd.readouterr()
     cell(ipython_shell, name, 'pwd; echo "$KEPT"')
-    assert capfd.readouterr().out == "/tmp\n1\n"
+    assert capfd.readouterr().out == "/tmp\n1\nexit status 0\n"
 
 
 # --- bad input -----------------------------------------------------------------------------------------
@@ -278,11 +309,14 @@ def test_dockerfile_of_a_busybox_session_rebuilds_the_same_files(ipython_shell, 
 
     path = tmp_path / "Dockerfile"
     result = ipython_shell.run_line_magic("docker_dockerfile", f"{name} --file {path} -o session_file --build {tag}")
+    in_n = cell_count(ipython_shell)
     expected = (
         "FROM busybox\n"
+        f"# from cell 1{in_n}\n"
         "RUN mkdir -p /app && cd /app\n"
         "WORKDIR /app\n"
         'ENV GREETING="hello \\"world\\" \\$HOME"\n'
+        f"# from cell 4{in_n}\n"
         "RUN eval \"$(printf '%s\\n' \\\n"
         "    'if [ -d /app ]; then' \\\n"
         "    '  echo \"$GREETING\" > greeting.txt   # a comment' \\\n"
@@ -316,12 +350,15 @@ def test_dockerfile_of_a_bash_session_defines_the_functions_a_cell_calls(ipython
     cell(ipython_shell, name, 'shout() { echo "${1^^}!"; }\nexport WHO=world')
     cell(ipython_shell, name, "shout $WHO > /greeting.txt")
     result = ipython_shell.run_line_magic("docker_dockerfile", f"{name} --cmd 'cat /greeting.txt' --build {tag}")
+    in_n = cell_count(ipython_shell)
     assert result.text == (
         "FROM debian:bookworm\n"
         'SHELL ["/bin/bash", "-c"]\n'
+        f"# from cell 1{in_n}\n"
         'RUN shout() { echo "${1^^}!"; }; \\\n'
         "    export WHO=world\n"
         'ENV WHO="world"\n'
+        f"# from cell 2{in_n}\n"
         'RUN shout () { echo "${1^^}!"; }; \\\n'
         "    shout $WHO > /greeting.txt\n"
         'CMD ["cat", "/greeting.txt"]\n'
@@ -341,8 +378,40 @@ def test_dockerfile_takes_the_cmd_given_at_commit(ipython_shell, unique_name, cl
     cell(ipython_shell, name, "echo hi > /hi.txt")
     ipython_shell.run_line_magic("docker_commit", f"""-c 'CMD ["cat", "/hi.txt"]' {name} {image}""")
     result = ipython_shell.run_line_magic("docker_dockerfile", name)
-    assert result.text == 'FROM busybox\nRUN echo hi > /hi.txt\nCMD ["cat", "/hi.txt"]\n'
+    in_n = cell_count(ipython_shell)
+    assert result.text == f'FROM busybox\n# from cell 1{in_n}\nRUN echo hi > /hi.txt\nCMD ["cat", "/hi.txt"]\n'
     assert f"CMD as committed in {image}:latest" in str(result)
     # --cmd wins over what was committed.
     assert ipython_shell.run_line_magic("docker_dockerfile", f"{name} --cmd 'sh -c \"echo hey\"'").text.endswith(
         'CMD ["sh", "-c", "echo hey"]\n')
+
+
+def test_dockerfile_leaves_out_marked_and_skipped_cells_and_names_each_runs_cell(ipython_shell, unique_name,
+                                                                                 cleanup, capfd):
+    name = unique_name("dmshell")
+    cleanup["containers"].append(name)
+    ipython_shell.run_line_magic("docker_start", f"busybox --name {name} --network none")
+    # run_cell numbers the cells as a notebook does (In [n]); the Dockerfile shows it beside the session's.
+    counts = []
+    for script in ("mkdir /app && echo made > /app/made.txt",  # (the shell counts from 1: In [n] is shown)
+                   "# dockmagic: skip\ncd /app\ncat made.txt",
+                   "ls /app",
+                   "echo more >> /app/made.txt"):
+        counts.append(ipython_shell.execution_count)
+        assert ipython_shell.run_cell(f"%%docker_shell {name}\n{script}\n", store_history=True).success
+    capfd.readouterr()
+
+    result = ipython_shell.run_line_magic("docker_dockerfile", f"{name} --skip 3")
+    assert result.text == (
+        "FROM busybox\n"
+        f"# from cell 1 (In [{counts[0]}])\n"
+        "RUN mkdir /app && echo made > /app/made.txt\n"
+        "WORKDIR /app\n"
+        f"# from cell 4 (In [{counts[3]}])\n"
+        "RUN echo more >> /app/made.txt\n"
+    )
+    assert "# cells left out: 2 (skip mark), 3 (--skip)" in str(result)
+    with pytest.raises(DockmagicError, match="the session of .* has 4 cells"):
+        ipython_shell.run_line_magic("docker_dockerfile", f"{name} --skip 2,9")
+    with pytest.raises(DockmagicError, match="is not a cell number or range"):
+        ipython_shell.run_line_magic("docker_dockerfile", f"{name} --skip last")

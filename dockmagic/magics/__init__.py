@@ -10,6 +10,7 @@ One module a family of magics, each a ``Magics`` class:
 - session_dockerfile.py: ``%docker_dockerfile``
 - recording.py: ``%docker_recordings``, ``%docker_replay``
 - engine.py: ``%docker_info``
+- registry.py: ``%docker_pull``, ``%docker_push``, ``%docker_login``
 
 and what they share: settings.py (``DockMagic``, the configurable that holds the settings:
 ``%config DockMagic.network = "host"``, or ``c.DockMagic.network = "host"`` in ipython_config.py),
@@ -31,10 +32,11 @@ def _magic_classes():
     from .engine import EngineMagics
     from .images import ImageMagics
     from .recording import RecordingMagics
+    from .registry import RegistryMagics
     from .session_dockerfile import SessionDockerfileMagics
 
     return [BuildMagics, ContainerMagics, ImageMagics, DiffMagics, SessionDockerfileMagics, RecordingMagics,
-            EngineMagics]
+            EngineMagics, RegistryMagics]
 
 
 def _shown_once_types():

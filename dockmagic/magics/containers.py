@@ -8,9 +8,10 @@ import argparse
 from IPython.core.magic import cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
+from ..errors import ContainerError
 from ..operations import containers, shell
 from .base import DockmagicMagics
-from .options import environment_and_volume_options, network_option, out_option, parse_line
+from .options import environment_and_volume_options, keep_going_option, network_option, out_option, parse_line
 
 
 @magics_class
@@ -87,6 +88,7 @@ class ContainerMagics(DockmagicMagics):
         return self.bind(args, started)
 
     @magic_arguments()
+    @keep_going_option
     @argument("name", help="The running container (see %%docker_ps).")
     @cell_magic
     def docker_shell(self, line, cell):
@@ -95,8 +97,11 @@ class ContainerMagics(DockmagicMagics):
         The working directory, exported variables and shell functions carry over from cell to cell
         (bash when the image has it, else sh). If the shell ends (``exit``), the next cell starts a
         new one in the last directory with the exported variables (and, in bash, the functions)
-        restored. Output streams as it comes. The cell fails with
-        ContainerError (and its exit code) when its script fails; the shell keeps its state. Commands
+        restored. Output streams as it comes, and the cell ends with its exit status ("exit status
+        127"): the status of its last command, as with ``sh -c`` (``set -e`` stops at the first failure).
+        A cell whose status is not 0 raises ContainerError (with .exit_code), so "Run all" stops there;
+        with --keep-going it only shows the status. The shell keeps its state either way. A first line
+        ``# dockmagic: skip`` leaves the cell out of %docker_dockerfile. Commands
         read no input (stdin is /dev/null, as in a Dockerfile's RUN): use -y with apt-get. Interrupting
         stops the running command, not the shell or the container. Each cell is recorded, for
         %docker_dockerfile NAME.
@@ -107,7 +112,16 @@ class ContainerMagics(DockmagicMagics):
             apt-get update && apt-get install -y figlet
         """
         args = parse_line(self.docker_shell, line)
-        shell.run_cell(args.name, cell, engine=self.settings.engine())
+        # IPython counts the running cell before running it: its In [n] is one less.
+        execution_count = self.shell.execution_count - 1 if self.shell.execution_count > 1 else None
+        try:
+            record = shell.run_cell(args.name, cell, engine=self.settings.engine(), check=not args.keep_going,
+                                    execution_count=execution_count)
+        except ContainerError as error:
+            if getattr(error, "record", None) is not None:
+                self.results.publish(error.record)
+            raise
+        self.results.publish(record)
         return None
 
     @magic_arguments()

@@ -58,6 +58,10 @@ builder_option = argument(
     help="The builder: buildkit, legacy, or auto (BuildKit on Docker Engine, the legacy builder on Podman). "
     "Default: DOCKER_BUILDKIT (0 or 1), else %%config DockMagic.builder.")
 
+keep_going_option = argument(
+    "--keep-going", "--no-raise", action="store_true",
+    help="A failure only shows its exit status; it raises no error, so \"Run all\" goes on past this cell.")
+
 quiet_option = argument("--quiet", action="store_true", help="No live view: show only the final summary.")
 
 

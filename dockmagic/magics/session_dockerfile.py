@@ -23,14 +23,20 @@ class SessionDockerfileMagics(DockmagicMagics):
     @out_option("the result (.text, .differences, .build, .reproduces)")
     @argument("--cmd", metavar="COMMAND", help="The CMD to write (split like a shell), e.g. --cmd 'figlet hi'. "
               "Default: the CMD of the image committed from the container, if it differs from the base's.")
+    @argument("--skip", metavar="N[,N-M]", help="Leave out these cells (the numbers of the '# from cell N' "
+              "comments), e.g. --skip 3,5; a cell whose first line is '# dockmagic: skip' is left out too.")
     @network_option("Network mode for the build's RUN steps", default="the container's (e.g. host)")
     @line_magic
     def docker_dockerfile(self, line):
         """The Dockerfile that reproduces the ``%%docker_shell`` session of container NAME.
 
         FROM the container's image; one RUN per cell that succeeded (failed and interrupted cells are
-        left out); WORKDIR where the directory changed and ENV where exported variables changed (a cell
-        that only does cd/export becomes just that); bash functions a cell calls are defined in its RUN
+        left out), under a comment saying which cell it came from (``# from cell 3 (In [12])``: the
+        session's cell number, and the notebook's). Leave one-off checks out with --skip 3,5 (those
+        numbers) or a first line ``# dockmagic: skip`` in the cell; what such cells did to the
+        directory and exported variables is kept, as the shell kept it. WORKDIR where the directory
+        changed and ENV where exported variables changed (a cell that only does cd/export becomes just
+        that); bash functions a cell calls are defined in its RUN
         (sh, e.g. busybox, cannot list its functions: there a cell calling a function defined in an
         earlier cell needs editing).
         CMD: --cmd, else the one committed with %docker_commit (found by the image's Container field)
@@ -49,7 +55,7 @@ class SessionDockerfileMagics(DockmagicMagics):
         engine = self.settings.engine()
         if args.build:
             check_image_reference(args.build, what="tag")
-        result = session_dockerfile.session_dockerfile(args.name, cmd=args.cmd, engine=engine)
+        result = session_dockerfile.session_dockerfile(args.name, cmd=args.cmd, skip=args.skip or "", engine=engine)
         self.bind(args, result)
         if args.file:
             session_dockerfile.write_dockerfile(result, args.file)

@@ -255,7 +255,8 @@ def build(
         progress = BuildProgress(log_dir, engine=engine.describe())
     keep_while_alive(progress, log_dir)
     progress.requested_tags = tags
-    progress.planned_instructions = [instruction.written for instruction in instructions]
+    if chosen != BUILDKIT:  # BuildKit's model has its own rows for the instructions still to come
+        progress.planned_instructions = [instruction.written for instruction in instructions]
     progress.warnings.extend(context_warnings)
     if early_warnings:
         progress.warnings.extend(early_warnings)

@@ -84,6 +84,7 @@ def commit(container: str, reference: str, message: str | None = None, author: s
     found = find_container(engine, container)
     name = container_name(found)
     counts = change_counts(engine, found["Id"])
+    config, restoring = image_command_restored(engine, found, instructions)
     previous_id = _image_id(engine, f"{repository}:{tag}")
     # The engine completes a commit it has begun whether or not we wait, so stopping the wait would leave
     # an image the user never got: the first interrupt is only counted, a second one stops the wait.
@@ -92,7 +93,7 @@ def commit(container: str, reference: str, message: str | None = None, author: s
         with interrupts:
             image_id = engine.commit_container(
                 found["Id"], repository=repository, tag=tag, message=message or None, author=author or None,
-                changes=instructions or None, pause=pause,
+                changes=(restoring + instructions) or None, pause=pause, config=config,
             )
     except KeyboardInterrupt:
         raise Interrupted(
@@ -126,6 +127,38 @@ def commit(container: str, reference: str, message: str | None = None, author: s
         seconds=time.perf_counter() - started,
         engine=engine.describe(),
     )
+
+
+def image_command_restored(engine: Engine, container: dict, instructions: list[str]) -> tuple[dict | None, list[str]]:
+    """What puts the ENTRYPOINT and CMD of the image a %docker_start container was started from back
+    into its commit, unless the user's own ``instructions`` set them: ``(config, changes)`` for the
+    engine. The session's plumbing (``/bin/sh`` kept alive on an open stdin) is the notebook's, not the
+    image's. Docker takes a whole config (``ENTRYPOINT []`` as a change would not clear an entrypoint);
+    Podman ignores a config and takes the changes. Any other container is committed as it is."""
+    from .containers import is_session
+
+    if not is_session(container):
+        return None, []
+    try:
+        image_config = engine.inspect_image(container.get("Image", "")).get("Config") or {}
+    except NotFound:
+        return None, []  # the image is gone: nothing to restore from
+    given = {change.split(None, 1)[0] for change in instructions}
+    entrypoint, cmd = image_config.get("Entrypoint") or [], image_config.get("Cmd") or []
+    container_config = container.get("Config") or {}
+    # The stdin held open to keep the shell alive is the session's too.
+    config = dict(container_config, OpenStdin=False, StdinOnce=False, AttachStdin=False)
+    if "ENTRYPOINT" in given:
+        # A new ENTRYPOINT resets CMD, as in a Dockerfile: the user's change says it all.
+        return (None if engine.is_podman else config), []
+    had_entrypoint = bool(entrypoint or container_config.get("Entrypoint"))
+    if engine.is_podman:
+        changes = [f"ENTRYPOINT {json.dumps(entrypoint)}"] if had_entrypoint else []
+        if cmd and "CMD" not in given:
+            changes.append(f"CMD {json.dumps(cmd)}")
+        return None, changes
+    config.update(Entrypoint=entrypoint if had_entrypoint else None, Cmd=cmd or None)
+    return config, []
 
 
 def _image_id(engine: Engine, reference: str) -> str | None:

@@ -198,7 +198,8 @@ def start(
 
     It stays alive the way ``docker run -i`` keeps a shell alive: stdin is held open and nobody writes to
     it. When the image's default command is a shell (debian's ``bash``, busybox's ``sh``) that command is
-    kept, so a commit keeps the image's CMD; otherwise ``/bin/sh`` becomes the entrypoint. Run code in it
+    kept; otherwise ``/bin/sh`` stands in for it (see :func:`session_command`), and a commit puts the
+    image's ENTRYPOINT and CMD back. Run code in it
     with ``%%docker_shell NAME`` (or :func:`dockmagic.operations.shell.run_cell`).
     """
     environment, binds, network = checked_options(image, name, environment, volumes, network)
@@ -211,10 +212,10 @@ def start(
     default = (config.get("Entrypoint") or []) + (config.get("Cmd") or [])
     keeps_running = (not config.get("Entrypoint") and len(config.get("Cmd") or []) == 1
                      and posixpath.basename(config["Cmd"][0]) in SHELLS)
-    entrypoint = None if keeps_running else ["/bin/sh"]
+    command, entrypoint = session_command(config)
     try:
         container_id = engine.create_container(
-            image, name=name, environment=environment, entrypoint=entrypoint, stdin_open=True,
+            image, name=name, environment=environment, command=command, entrypoint=entrypoint, stdin_open=True,
             labels={LABEL: "session"}, binds=binds, network_mode=network,
         )
     except (EngineRefused, NotFound) as error:
@@ -236,14 +237,32 @@ def start(
     return ContainerInfo.from_inspect(attrs)
 
 
+def session_command(image_config: dict) -> tuple[list[str] | None, list[str] | None]:
+    """``(command, entrypoint)`` that keep a %docker_start container of an image with ``image_config``
+    alive: None, None when the image's command is a shell; else ``/bin/sh`` as the command (the image's
+    entrypoint untouched, so a commit need only give the CMD back) or, for an image with an entrypoint
+    or no command, as the entrypoint. :func:`dockmagic.operations.commit.commit` puts the image's own
+    back, so this plumbing never reaches a committed image."""
+    entrypoint, cmd = image_config.get("Entrypoint"), image_config.get("Cmd") or []
+    if not entrypoint and len(cmd) == 1 and posixpath.basename(cmd[0]) in SHELLS:
+        return None, None
+    if not entrypoint and cmd:
+        return ["/bin/sh"], None
+    return None, ["/bin/sh"]
+
+
+def is_session(container_attrs: dict) -> bool:
+    """Whether the container was started by :func:`start` (its command is the session's plumbing)."""
+    return (container_attrs.get("Config", {}).get("Labels") or {}).get(LABEL) == "session"
+
+
 def stop(name: str, *, timeout: int | None = None, engine: Engine | None = None) -> ContainerInfo:
     """Stop container ``name`` (SIGTERM, then SIGKILL after ``timeout`` seconds) and return it.
     ``timeout`` defaults to 10 s as ``docker stop``, and to 1 s for a container from :func:`start`."""
     engine = engine or connect()
     attrs = find_container(engine, name)
     if timeout is None:
-        session = (attrs.get("Config", {}).get("Labels") or {}).get(LABEL) == "session"
-        timeout = SESSION_STOP_TIMEOUT_SECONDS if session else STOP_TIMEOUT_SECONDS
+        timeout = SESSION_STOP_TIMEOUT_SECONDS if is_session(attrs) else STOP_TIMEOUT_SECONDS
     engine.stop_container(attrs["Id"], timeout=timeout)
     return ContainerInfo.from_inspect(engine.inspect_container(attrs["Id"]))
 

@@ -7,8 +7,11 @@ kept), and its entries are kept as (path, type, size). The save's manifest, whic
 stream, then says which tar is which layer.
 
 The layers are then applied oldest first to a tree of paths (metadata only), as the engine stacks them:
-an entry is "A" when the path did not exist below, "C" when it replaces something, and a whiteout
-(``.wh.NAME``) or an opaque directory (``.wh..wh..opq``) is "D" for what it hides. A file that a later
+an entry is "A" when the path did not exist below, "C" when it differs from what it replaces, and a
+whiteout (``.wh.NAME``) or an opaque directory (``.wh..wh..opq``) is "D" for what it hides. These are the
+changes ``docker diff`` (and so ``%docker_commit``'s summary) lists for the container the layer was
+committed from: a folder counts as changed when something in it changed; copies that change nothing
+are counted apart (``unchanged``). A file that a later
 layer overwrites or deletes still takes its bytes in its own layer: those bytes are that layer's
 ``wasted_bytes``.
 
@@ -67,6 +70,7 @@ class HistoryLayer:
     files: list[FileChange] = field(default_factory=list, repr=False)
     added_bytes: int = 0
     wasted_bytes: int = 0
+    unchanged: int = 0  # entries of its tar that change nothing (copies of what is below)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -169,10 +173,11 @@ def _full_id(layer_id: str | None) -> str:
 
 @dataclass
 class LayerContents:
-    """A layer's tar, headers only: entries as (absolute path, type, size) with type "d" (directory),
-    "f" (regular file), "l" (symlink), "h" (hard link) or "o" (other); whiteouts; opaque directories."""
+    """A layer's tar, headers only: entries as (absolute path, type, size, attributes) with type "d"
+    (directory), "f" (regular file), "l" (symlink), "h" (hard link) or "o" (other), and the attributes
+    the engine's diff compares; whiteouts; opaque directories."""
 
-    entries: list[tuple[str, str, int]] = field(default_factory=list)
+    entries: list[tuple] = field(default_factory=list)
     whiteouts: list[str] = field(default_factory=list)
     opaque: list[str] = field(default_factory=list)
 
@@ -239,16 +244,13 @@ def read_layer(stream, mode: str) -> LayerContents:
                 elif not base.startswith(WHITEOUT + WHITEOUT):  # .wh..wh.plnk and such are bookkeeping
                     contents.whiteouts.append((directory or "") + "/" + base[len(WHITEOUT):])
                 continue
-            if member.isdir():
-                contents.entries.append((path, "d", 0))
-            elif member.isreg():
-                contents.entries.append((path, "f", member.size))
-            elif member.issym():
-                contents.entries.append((path, "l", 0))
-            elif member.islnk():
-                contents.entries.append((path, "h", 0))
-            else:
-                contents.entries.append((path, "o", 0))
+            kind = ("d" if member.isdir() else "f" if member.isreg() else "l" if member.issym()
+                    else "h" if member.islnk() else "o")
+            # What the engine's diff compares (a folder's time aside): the same entry again is no change.
+            # (Permission bits only: some writers add the type bits to the mode, others do not.)
+            attributes = (kind, member.mode & 0o7777, member.uid, member.gid, member.size if kind == "f" else 0,
+                          None if kind == "d" else int(member.mtime), member.linkname)
+            contents.entries.append((path, kind, member.size if kind == "f" else 0, attributes))
     return contents
 
 
@@ -301,17 +303,26 @@ def attach_files(layers: list[HistoryLayer], saved: SavedImage) -> None:
     stacked, wasted = stack_layers(contents)
     for layer in layers:
         layer.empty = True
-    for layer, (files, added_bytes), wasted_bytes in zip(with_files, stacked, wasted, strict=True):
+    for layer, (files, added_bytes, unchanged), wasted_bytes in zip(with_files, stacked, wasted, strict=True):
         layer.empty = False
         layer.files = files
+        layer.unchanged = unchanged
         layer.added_bytes = added_bytes
         layer.wasted_bytes = wasted_bytes
 
 
-def stack_layers(contents: list[LayerContents]) -> tuple[list[tuple[list[FileChange], int]], list[int]]:
-    """Apply layers oldest first. For each: its changes and the bytes of its regular files; and for each,
-    the bytes of its files that later layers overwrite or delete."""
+def stack_layers(contents: list[LayerContents]) -> tuple[list[tuple[list[FileChange], int, int]], list[int]]:
+    """Apply layers oldest first. For each: its changes, the bytes of its regular files and how many of
+    its entries change nothing; and for each, the bytes of its files that later layers overwrite or
+    delete.
+
+    The changes are counted as the engine's container diff (``docker diff``, so ``%docker_commit``)
+    counts them: an entry is "C" when it differs from the one below (type, mode, owner, size, time,
+    link), and a folder when its own attributes differ or something below it changed. A layer's tar
+    also holds copies that change nothing (a file opened for writing and left as it was, a folder whose
+    files came and went): those are counted apart, as ``unchanged`` entries."""
     root: dict = {}
+    folder_attributes: dict[str, tuple] = {}
     wasted = [0] * len(contents)
     stacked = []
     for index, layer in enumerate(contents):
@@ -330,28 +341,53 @@ def stack_layers(contents: list[LayerContents]) -> tuple[list[tuple[list[FileCha
                 _hide(parent.pop(name), wasted)
             files.append(FileChange("D", path))
         added_bytes = 0
-        for path, kind, size in layer.entries:
+        same_folders: list[str] = []  # folders whose own attributes are as below: changed if a child is
+        unchanged = 0
+        for path, kind, size, *rest in layer.entries:
+            attributes = rest[0] if rest else None
             directory, _, name = path.rpartition("/")
             parent = _make_directory(root, directory, wasted)
             existing = parent.get(name)
             if kind == "d":
                 if isinstance(existing, dict):
+                    if attributes is not None and folder_attributes.get(path) == attributes:
+                        same_folders.append(path)
+                        continue
                     change = "C"
                 else:
                     change = "A" if existing is None else "C"
                     if existing is not None:
                         _hide(existing, wasted)
                     parent[name] = {}
+                folder_attributes[path] = attributes
             else:
+                same = (isinstance(existing, tuple) and attributes is not None and existing[2] == attributes)
                 change = "A" if existing is None else "C"
                 if existing is not None:
                     _hide(existing, wasted)
-                parent[name] = (index, size)
+                parent[name] = (index, size, attributes)
                 if kind == "f":
                     added_bytes += size
+                if same:
+                    unchanged += 1
+                    continue
             files.append(FileChange(change, path, size if kind == "f" else None))
-        stacked.append((files, added_bytes))
+        holding_changes = {ancestor for change in files for ancestor in _ancestors(change.path)}
+        for path in same_folders:
+            if path in holding_changes:
+                files.append(FileChange("C", path))
+            else:
+                unchanged += 1
+        stacked.append((files, added_bytes, unchanged))
     return stacked, wasted
+
+
+def _ancestors(path: str) -> Iterator[str]:
+    while True:
+        path = path.rpartition("/")[0]
+        if not path:
+            return
+        yield path
 
 
 def _join(directory: str, name: str) -> str:
@@ -391,5 +427,4 @@ def _hide(node, wasted: list[int]) -> None:
         if isinstance(item, dict):
             stack.extend(item.values())
         else:
-            owner, size = item
-            wasted[owner] += size
+            wasted[item[0]] += item[1]

@@ -32,6 +32,7 @@ from ..parsing.shell_to_dockerfile import (
     dockerfile_lines,
     env_dict,
     is_state_only,
+    left_out,
     run_instruction,  # noqa: F401 (the shell tests import it from here)
 )
 from ..views import session_dockerfile_view
@@ -88,6 +89,7 @@ class SessionDockerfile(TextAndHtml):
     cells: int
     included: int
     cmd_source: str
+    left_out: dict[int, str] = field(default_factory=dict)  # cell number: why it makes no RUN
     path: str | None = None
     build: object = None
     compared_with: str | None = None
@@ -106,15 +108,40 @@ class SessionDockerfile(TextAndHtml):
         return session_dockerfile_view.session_dockerfile_html(self)
 
 
-def session_dockerfile(name: str, *, cmd=None, engine: Engine | None = None) -> SessionDockerfile:
+def parse_cell_numbers(text: str | None) -> set[int]:
+    """``"3,5-7"`` as ``{3, 5, 6, 7}``: the session's cell numbers that ``--skip`` takes."""
+    numbers: set[int] = set()
+    for part in (text or "").replace(" ", "").split(","):
+        if not part:
+            continue
+        first, dash, last = part.partition("-")
+        if not first.isdigit() or (dash and not last.isdigit()) or int(first) < 1 or int(last or first) < int(first):
+            raise InvalidInput(
+                f"--skip {text!r}: {part!r} is not a cell number or range. Give the numbers the Dockerfile's "
+                "'# from cell N' comments show, e.g. --skip 3,5 or --skip 2-4.")
+        numbers.update(range(int(first), int(last or first) + 1))
+    return numbers
+
+
+def session_dockerfile(name: str, *, cmd=None, skip=(), engine: Engine | None = None) -> SessionDockerfile:
     """The Dockerfile reproducing the ``%%docker_shell`` session of container ``name``.
 
     ``cmd`` (a list, or a string split like a shell) sets CMD; otherwise the CMD and ENTRYPOINT of an
-    image committed from the container are used when they differ from the base image's.
+    image committed from the container are used when they differ from the base image's. ``skip``: the
+    numbers of cells to leave out (1 = the session's first cell; a string such as ``"3,5-7"`` too), as
+    cells whose first line is ``# dockmagic: skip`` are. Raises InvalidInput for a number the session
+    does not have.
     """
+    skip = parse_cell_numbers(skip) if isinstance(skip, str) else set(skip)
     engine = engine or connect()
     attrs = find_container(engine, name)
     session = find_session(name, engine)
+    count = len(session.cells) if session is not None else 0
+    beyond = sorted(number for number in skip if not 1 <= number <= count)
+    if beyond:
+        raise InvalidInput(
+            f"--skip {','.join(map(str, beyond))}: the session of {name!r} has {count} cell"
+            f"{'' if count == 1 else 's'} (numbered from 1, as the Dockerfile's '# from cell N' comments show).")
     container_config = attrs.get("Config") or {}
     image = container_config.get("Image", "")
     try:
@@ -132,9 +159,11 @@ def session_dockerfile(name: str, *, cmd=None, engine: Engine | None = None) -> 
         committed = committed_image(engine, attrs)
         if committed is not None:
             config = committed.get("Config") or {}
-            if (config.get("Cmd") or None) != (image_config.get("Cmd") or None):
+            plumbing = _session_plumbing(attrs, image_config)
+            if (config.get("Cmd") or None) not in ((image_config.get("Cmd") or None), plumbing["Cmd"]):
                 cmd = config.get("Cmd") or []
-            if (config.get("Entrypoint") or None) != (image_config.get("Entrypoint") or None):
+            if (config.get("Entrypoint") or None) not in ((image_config.get("Entrypoint") or None),
+                                                          plumbing["Entrypoint"]):
                 entrypoint = config.get("Entrypoint") or []
             name_of = _image_name(committed)
             cmd_source = (f"CMD as committed in {name_of}" if cmd is not None or entrypoint is not None
@@ -142,11 +171,24 @@ def session_dockerfile(name: str, *, cmd=None, engine: Engine | None = None) -> 
         else:
             cmd_source = f"not committed; CMD inherited from {image}"
     lines = dockerfile_lines(image, session, image_config=image_config, container_config=container_config,
-                             cmd=cmd, entrypoint=entrypoint)
+                             cmd=cmd, entrypoint=entrypoint, skip=skip)
     cells = session.cells if session is not None else []
-    included = sum(1 for c in cells if c.ok and not is_state_only(c.script))
+    reasons = left_out(session, skip)
+    included = sum(1 for number, c in enumerate(cells, start=1)
+                   if number not in reasons and not is_state_only(c.script))
     return SessionDockerfile(container=name, image=image, text="\n".join(lines) + "\n", cells=len(cells),
-                             included=included, cmd_source=cmd_source)
+                             included=included, cmd_source=cmd_source, left_out=reasons)
+
+
+def _session_plumbing(container: dict, image_config: dict) -> dict:
+    """The Entrypoint and Cmd that %docker_start gave the container in place of its image's (None where it
+    kept the image's): a commit made elsewhere (docker commit) carries them, but they are the notebook's
+    way of keeping the container alive, not part of what the session built."""
+    from .containers import is_session, session_command
+
+    command, entrypoint = session_command(image_config) if is_session(container) else (None, None)
+    # False where the image's own was kept: it matches no config value (None included).
+    return {"Cmd": command or False, "Entrypoint": entrypoint or False}
 
 
 # What Podman adds to every container's environment (containers.conf's default env, and "container"),

@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from ..engine import Engine, connect
 from ..errors import CellInterrupted, ContainerError, ContainerNotRunning, DockmagicError, EngineRefused, NotFound
 from ..parsing.shell_to_dockerfile import shell_quote
+from ..views import container_view
+from ..views.display import TextAndHtml
 from .interrupts import DeferredInterrupts
 from .lookup import find_container
 from .streams import FrameReader, OutputTail, StreamWriter
@@ -85,8 +87,9 @@ class ShellState:
 
 
 @dataclass
-class CellRecord:
-    """One ``%%docker_shell`` cell: its script, exit code, and the shell's state before and after."""
+class CellRecord(TextAndHtml):
+    """One ``%%docker_shell`` cell: its script, exit code, and the shell's state before and after. Its
+    text and HTML form is the status line a cell ends with ("exit status 127"), as a shell would say."""
 
     script: str
     exit_code: int | None
@@ -95,10 +98,17 @@ class CellRecord:
     seconds: float
     interrupted: bool = False
     shell_exited: bool = False
+    execution_count: int | None = None  # the notebook's In [n], when IPython ran it
 
     @property
     def ok(self) -> bool:
         return self.exit_code == 0 and not self.interrupted and not self.shell_exited
+
+    def _text(self) -> str:
+        return container_view.cell_status_text(self)
+
+    def _html(self) -> str:
+        return container_view.cell_status_html(self)
 
 
 def parse_functions(text: str) -> dict[str, str]:
@@ -338,12 +348,15 @@ class ShellSession:
                     writer.write(number, late)
         return _parse_state(header, body)
 
-    def run(self, script: str, stdout=None, stderr=None) -> CellRecord:
-        """Run ``script`` in the shell, streaming its output; record and return the cell.
+    def run(self, script: str, stdout=None, stderr=None, check: bool = True,
+            execution_count: int | None = None) -> CellRecord:
+        """Run ``script`` in the shell, streaming its output; record and return the cell. Its exit status
+        is its last command's, as with ``sh -c``.
 
-        Raises :class:`ContainerError` when it exits non-zero (the shell stays usable),
-        :class:`CellInterrupted` when interrupted, :class:`ContainerNotRunning` when the container is not
-        running. Nothing is sent when the container is not running.
+        Raises :class:`ContainerError` when it exits non-zero or the shell exits in it (the shell stays
+        usable; unless ``check`` is False: then the record says so), :class:`CellInterrupted` when
+        interrupted, :class:`ContainerNotRunning` when the container is not running. Nothing is sent
+        when the container is not running. The errors carry the cell's record as ``.record``.
         """
         self.check_running()
         writer = StreamWriter(stdout, stderr)
@@ -399,39 +412,42 @@ class ShellSession:
         if outcome is None:
             exit_code = self._exec_exit_code()
             record = CellRecord(script, exit_code, before, None, seconds, interrupted=interrupted,
-                                shell_exited=True)
+                                shell_exited=True, execution_count=execution_count)
             self.cells.append(record)
             self.close()
             self.check_running()
             restored = "exported variables and functions" if self.shell == "bash" else "exported variables"
             if interrupted:
-                raise CellInterrupted(
+                raise _with_record(CellInterrupted(
                     f"Interrupted: the cell did not stop, so its shell was killed. The container keeps "
                     f"running; the next cell starts a new shell in the last directory with the {restored} "
-                    "restored.", exit_code=exit_code, output=tail.text())
-            raise ContainerError(
+                    "restored.", exit_code=exit_code, output=tail.text()), record)
+            if not check:
+                return record
+            raise _with_record(ContainerError(
                 f"The shell in {self.container_name!r} exited during the cell (exit code {exit_code}), e.g. "
                 "by `exit` or `set -e`. The container keeps running; the next cell starts a new shell in "
                 f"the last directory with the {restored} restored.",
                 exit_code=exit_code, output=tail.text(),
-            )
+            ), record)
         exit_code, _, _, after = outcome
         self.state = after
-        record = CellRecord(script, exit_code, before, after, seconds, interrupted=interrupted)
+        record = CellRecord(script, exit_code, before, after, seconds, interrupted=interrupted,
+                            execution_count=execution_count)
         self.cells.append(record)
         note = " (in a new shell: the previous one had ended)" if restarted else ""
         if interrupted:
-            raise CellInterrupted(
+            raise _with_record(CellInterrupted(
                 f"Interrupted: the cell's command was stopped{note}. The shell in {self.container_name!r} "
                 "and the container keep running, with the state they had.",
                 exit_code=exit_code, output=tail.text(),
-            )
-        if exit_code != 0:
-            raise ContainerError(
+            ), record)
+        if exit_code != 0 and check:
+            raise _with_record(ContainerError(
                 f"The cell failed with exit code {exit_code} in {self.container_name!r}{note}. The shell "
                 "keeps its state (directory, variables, functions): fix the cell and run it again.",
                 exit_code=exit_code, output=tail.text(),
-            )
+            ), record)
         return record
 
     def _show_pending(self, writer) -> None:
@@ -447,6 +463,11 @@ class ShellSession:
             return self.engine.inspect_exec(self._exec_id).get("ExitCode")
         except (EngineRefused, NotFound):
             return None
+
+
+def _with_record(error: ContainerError, record: CellRecord) -> ContainerError:
+    error.record = record
+    return error
 
 
 # Sessions by (engine address, container id): one shell per container, for the life of this process.
@@ -482,6 +503,8 @@ def find_session(name: str, engine: Engine) -> ShellSession | None:
     return matches[-1] if matches else None
 
 
-def run_cell(name: str, script: str, *, engine: Engine | None = None, stdout=None, stderr=None) -> CellRecord:
+def run_cell(name: str, script: str, *, engine: Engine | None = None, stdout=None, stderr=None,
+             check: bool = True, execution_count: int | None = None) -> CellRecord:
     """Run ``script`` in the persistent shell of container ``name`` (see :class:`ShellSession.run`)."""
-    return session_for(name, engine).run(script, stdout=stdout, stderr=stderr)
+    return session_for(name, engine).run(script, stdout=stdout, stderr=stderr, check=check,
+                                         execution_count=execution_count)

@@ -211,11 +211,48 @@ def _exec_form(words) -> str:
     return json.dumps(list(words))
 
 
+# A first line that leaves a %%docker_shell cell out of the session's Dockerfile (a one-off check).
+SKIP_MARK = re.compile(r"\s*#\s*dockmagic:\s*skip\s*$", re.IGNORECASE)
+
+
+def has_skip_mark(script: str) -> bool:
+    """True when the cell's first non-blank line is ``# dockmagic: skip``."""
+    for line in script.splitlines():
+        if line.strip():
+            return bool(SKIP_MARK.match(line))
+    return False
+
+
+def cell_comment(number: int, execution_count: int | None) -> str:
+    """The comment above a cell's RUN: its number in the session (what ``--skip`` takes) and, where
+    IPython counted it, the notebook's ``In [n]``."""
+    where = f" (In [{execution_count}])" if execution_count is not None else ""
+    return f"# from cell {number}{where}"
+
+
+def left_out(session, skip=frozenset()) -> dict[int, str]:
+    """The session's cells that make no RUN, by number (1 = the first cell run), with why: "failed",
+    "interrupted", "skip mark" (``# dockmagic: skip``) or "--skip"."""
+    reasons = {}
+    for number, cell in enumerate(getattr(session, "cells", None) or [], start=1):
+        if getattr(cell, "interrupted", False):
+            reasons[number] = "interrupted"
+        elif not cell.ok:
+            reasons[number] = "failed"
+        elif number in skip:
+            reasons[number] = "--skip"
+        elif has_skip_mark(cell.script):
+            reasons[number] = "skip mark"
+    return reasons
+
+
 def dockerfile_lines(image: str, session, *, image_config: dict, container_config: dict,
-                     cmd=None, entrypoint=None) -> list[str]:
+                     cmd=None, entrypoint=None, skip=frozenset()) -> list[str]:
     """The Dockerfile's lines for a session (a record with ``shell``, ``initial_state`` and ``cells``, each
-    cell with ``script``, ``ok``, ``before`` and ``after`` states of ``cwd``, ``env`` and ``functions``;
-    ``None``: no cell was run)."""
+    cell with ``script``, ``ok``, ``before`` and ``after`` states of ``cwd``, ``env`` and ``functions``,
+    and optionally ``execution_count``; ``None``: no cell was run). The cells numbered in ``skip``
+    (1 = the first) and those marked ``# dockmagic: skip`` make no RUN; what they changed in the shell's
+    directory and exported variables is kept, as the shell kept it."""
     lines = [f"FROM {image}"]
     image_env = env_dict(image_config.get("Env"))
     container_env = env_dict(container_config.get("Env"))
@@ -230,8 +267,9 @@ def dockerfile_lines(image: str, session, *, image_config: dict, container_confi
 
     if session is not None and session.initial_state is not None:
         current = SimpleNamespace(cwd=session.initial_state.cwd, env=dict(session.initial_state.env))
-        for cell in session.cells:
-            if not cell.ok:
+        reasons = left_out(session, skip)
+        for number, cell in enumerate(session.cells, start=1):
+            if number in reasons:
                 continue
             lines.extend(_sync(current, cell.before))
             if not is_state_only(cell.script):
@@ -241,6 +279,7 @@ def dockerfile_lines(image: str, session, *, image_config: dict, container_confi
                     script = "\n".join([_compact_function(d) for d in definitions] + [script])
                 instruction = run_instruction(script)
                 if instruction:
+                    lines.append(cell_comment(number, getattr(cell, "execution_count", None)))
                     lines.append(instruction)
             lines.extend(_sync(current, cell.after))
 

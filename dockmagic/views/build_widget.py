@@ -223,7 +223,8 @@ def step_state(step, build_started_at: float) -> dict:
         "instruction": step.instruction,
         "state": step.state,
         # From the build's start: the page adds its own clock's ticks, never comparing two clocks.
-        "started_after": round(step.started_at - build_started_at, 2) if step.started_at is not None else None,
+        "started_after": (round(step.started_at - build_started_at, 2) if step.started_at is not None
+                          else None),  # None: a BuildKit row not started (pending, skipped)
         "seconds": round(step.seconds, 2) if step.finished_at is not None else None,
         "layer_id": step.layer_id or "",
         "line_count": step.line_count,

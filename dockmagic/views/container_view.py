@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 
-from .display import escape
+from .display import KIND_COLOURS, escape
 
 
 def state_text(info) -> str:
@@ -33,3 +33,19 @@ def run_text(result) -> str:
         f"{shlex.join(result.command or ()) or '(image default command)'} in {result.image} exited with code "
         f"{result.exit_code}; container {result.container_id[:12]} {kept}{note}"
     )
+
+
+def cell_status_text(record) -> str:
+    """The line a ``%%docker_shell`` cell ends with: "exit status 127", as a shell reports ``$?``, and
+    why when the cell did not simply finish."""
+    status = "unknown" if record.exit_code is None else record.exit_code
+    why = (" (interrupted)" if record.interrupted
+           else " (the shell exited: the next cell starts a new one)" if record.shell_exited else "")
+    return f"exit status {status}{why}"
+
+
+def cell_status_html(record) -> str:
+    colour = "#6b7280" if record.ok else KIND_COLOURS["D"]
+    weight = "normal" if record.ok else "600"
+    return (f'<div class="dockmagic-status" style="font-family:monospace;font-size:12px;color:{colour};'
+            f'font-weight:{weight}">{escape(cell_status_text(record))}</div>')

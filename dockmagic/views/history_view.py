@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 
 from ..models.diff_tree import KIND_NAMES, KINDS
+from .commit_view import COUNT_RULE
 from .display import KIND_COLOURS, escape
 from .units import cli_size, ellipsis, human_duration
 
@@ -56,6 +57,8 @@ def history_text(history) -> str:
         lines.append("")
         lines.append(f"{cli_size(history.wasted_bytes)} wasted: bytes of files that a later layer "
                      "overwrites or deletes.")
+        lines.append(f"FILES: paths added, changed and deleted, {COUNT_RULE}; entries a layer holds that "
+                     "change nothing are left out (counted as unchanged).")
         for number, layer in enumerate(history.layers):
             if layer.empty or not layer.files:
                 continue
@@ -68,6 +71,8 @@ def layer_text(layer, where: str = "") -> str:
     """A layer's line and its first files (in path order); ``layer.files`` has them all."""
     label = f"{short_layer_id(layer.id)} ({where})" if where else short_layer_id(layer.id)
     what = "files not read" if layer.empty is None else (counts_text(layer) or "no file changes")
+    if getattr(layer, "unchanged", 0):
+        what += f", {layer.unchanged:,} unchanged"
     lines = [f"{label}: {ellipsis(layer.created_by, 60)}  [{what}]"]
     files = sorted(layer.files, key=_path_of)
     for change in files[:TEXT_FILES_SHOWN]:
@@ -99,6 +104,9 @@ def history_html(history) -> str:
            '<span style="color:#6b7280">(files a later layer overwrites or deletes)</span>'
            if history.files_read else "")
         + "</div>"
+        + (f'<div style="color:#6b7280;font-size:12px">A C D: paths added, changed and deleted, '
+           f"{escape(COUNT_RULE)}; entries that change nothing count as unchanged.</div>"
+           if history.files_read else "")
         + (f'<div style="color:#6b7280">{escape(history.files_note)}</div>' if history.files_note else "")
     )
     rows = [layer_html(layer, history.now, history.files_read, f"history.layers[{number}].files")
@@ -126,6 +134,8 @@ def layer_html(layer, now: float | None = None, files_read: bool = True, files_n
     counts = layer.counts
     summary_counts = " ".join(
         f'<span style="color:{KIND_COLOURS[kind]}">{kind}&nbsp;{counts[kind]:,}</span>' for kind in KINDS)
+    if getattr(layer, "unchanged", 0):
+        summary_counts += f' <span style="color:#6b7280">{layer.unchanged:,}&nbsp;unchanged</span>'
     files = sorted(layer.files, key=_path_of)
     items = []
     for change in files[:FILES_SHOWN]:

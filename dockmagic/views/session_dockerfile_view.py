@@ -12,6 +12,9 @@ def summary_lines(result) -> list[str]:
              f" ({result.cmd_source})"]
     if not result.cells:
         lines.append("# no %%docker_shell cell was recorded for this container in this Python process")
+    if result.left_out:
+        cells = ", ".join(f"{number} ({why})" for number, why in sorted(result.left_out.items()))
+        lines.append(f"# cells left out: {cells}")
     if result.path:
         lines.append(f"# written to {result.path}")
     return lines

@@ -17,7 +17,7 @@ from dockmagic.operations.build import BuildResult
 from dockmagic.operations.build_choice import choose_builder, requested_builder
 from dockmagic.parsing.buildkit_trace import parse_buildkit_event
 from dockmagic.views.build_text import CliBuildPrinter, build_summary_text
-from dockmagic.views.build_widget import header_state, step_state
+from dockmagic.views.build_widget import header_state, steps_state
 
 STREAMS = pathlib.Path(__file__).parent.parent / "streams" / "buildkit"
 SCENARIOS = json.loads((STREAMS / "scenarios.json").read_text())
@@ -64,7 +64,7 @@ def test_widget_keys_added_and_kept(tmp_path):
     progress = progress_of("parallel_stages", tmp_path)
     header = header_state(progress)
     assert header["builder"] == "buildkit" and header["state"] == "done"
-    rows = [step_state(step, progress.started_at) for step in progress.steps]
+    rows = steps_state(progress)
     for row in rows:
         assert {"number", "label", "total", "instruction", "state", "started_after", "seconds", "layer_id",
                 "line_count", "log_path", "stage", "started", "internal", "critical", "clipped",

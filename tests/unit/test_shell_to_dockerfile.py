@@ -59,9 +59,11 @@ def test_a_session_becomes_from_run_workdir_env_in_order_and_failed_cells_leave_
                              container_config={"Env": ["PATH=/bin"]}, cmd=["cat", "greeting"])
     assert lines == [
         "FROM busybox",
+        "# from cell 1",
         "RUN mkdir -p /work && cd /work && export MODE=fast",
         "WORKDIR /work",
         'ENV MODE="fast"',
+        "# from cell 3",
         "RUN echo hi > greeting",
         'CMD ["cat", "greeting"]',
     ]
@@ -72,7 +74,7 @@ def test_bash_sessions_get_a_bash_shell_and_the_functions_their_cells_call():
     start = state("/", {}, functions)
     session = SimpleNamespace(shell="bash", initial_state=start, cells=[cell("greet", start, start)])
     lines = dockerfile_lines("debian:bookworm", session, image_config={}, container_config={})
-    assert lines == ["FROM debian:bookworm", 'SHELL ["/bin/bash", "-c"]',
+    assert lines == ["FROM debian:bookworm", 'SHELL ["/bin/bash", "-c"]', "# from cell 1",
                      "RUN greet () { echo hello; }; \\\n    greet"]
 
 
