@@ -170,6 +170,12 @@ class Engine:
         with _engine_errors():
             self._api._raise_for_status(response)
 
+    def has_network(self, name: str) -> bool:
+        """Whether the engine has a network called ``name`` (``bridge`` is missing on an engine started
+        with ``--bridge=none``, where BuildKit's default network mode fails)."""
+        with _engine_errors():
+            return any(network.get("Name") == name for network in self._api.networks(names=[name]))
+
     # --- images ---
 
     def inspect_image(self, reference: str) -> dict:

@@ -37,6 +37,13 @@ from .conftest import docker_cli
 CORPUS = Path(__file__).parent / "corpus"
 LEGACY = dict(os.environ, DOCKER_BUILDKIT="0")
 
+
+@pytest.fixture(autouse=True)
+def legacy_builder(monkeypatch):
+    """These tests compare with the docker CLI's legacy builder: dockmagic builds with it here too
+    (BuildKit's unchanged --context rebuild: tests/test_buildkit.py)."""
+    monkeypatch.setenv("DOCKER_BUILDKIT", "0")
+
 # A folder as data scientists' repositories look: code, data, notebooks' leftovers, build output.
 TREE = [
     "README.md", "readme.md", "setup.py", "notes.log", "data/raw.csv", "data/Raw.CSV", "src/pkg/__init__.py",

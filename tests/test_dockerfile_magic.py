@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -25,10 +26,11 @@ def tag(unique_name):
 
 def test_cell_builds_and_binds_the_result(ipython_shell, tag, capsys, engine):
     ipython_shell.run_cell_magic(
-        "dockerfile", f"-t {tag} -o built --label team=data --no-cache",
+        "dockerfile", f"-t {tag} -o built --label team=data --no-cache --builder legacy",
         'FROM busybox\nRUN echo "step output"\nCMD ["echo", "hi"]\n')
     printed = capsys.readouterr().out
-    # In a terminal the progress prints as the docker CLI prints it.
+    # In a terminal the progress prints as the docker CLI prints it (the legacy builder's format here;
+    # BuildKit's: tests/test_buildkit.py).
     # --label adds a LABEL step at the end, as `docker build --label` does.
     assert "Step 1/4 : FROM busybox" in printed
     assert "Step 2/4 : RUN echo \"step output\"" in printed
@@ -44,14 +46,19 @@ def test_cell_builds_and_binds_the_result(ipython_shell, tag, capsys, engine):
     assert '"team":"data"' in labels
 
 
-def test_cached_rebuild_prints_using_cache(ipython_shell, tag, capsys):
+@pytest.mark.parametrize("builder, says_cached", [
+    ("legacy", r"^ ---> Using cache$"),
+    pytest.param("buildkit", r"^#(\d+) \[2/2\] RUN echo cached-step\n#\1 CACHED$", marks=pytest.mark.skipif(
+        engine_is_podman(), reason="Podman builds with buildah")),
+])
+def test_cached_rebuild_prints_using_cache(ipython_shell, tag, capsys, builder, says_cached):
     cell = "FROM busybox\nRUN echo cached-step\n"
-    ipython_shell.run_cell_magic("dockerfile", f"-t {tag}", cell)
+    ipython_shell.run_cell_magic("dockerfile", f"-t {tag} --builder {builder}", cell)
     capsys.readouterr()
-    ipython_shell.run_cell_magic("dockerfile", f"-t {tag} -o again", cell)
+    ipython_shell.run_cell_magic("dockerfile", f"-t {tag} -o again --builder {builder}", cell)
     printed = capsys.readouterr().out
-    assert " ---> Using cache" in printed
-    assert ipython_shell.user_ns["again"].cached_steps == 1
+    assert re.search(says_cached, printed, re.MULTILINE)
+    assert ipython_shell.user_ns["again"].steps[-1].cached
 
 
 def test_quiet_shows_only_the_summary(ipython_shell, tag, capsys):
@@ -64,7 +71,8 @@ def test_quiet_shows_only_the_summary(ipython_shell, tag, capsys):
 def test_failure_raises_short_error_after_showing_the_step(ipython_shell, capsys):
     with pytest.raises(DockerBuildError) as caught:
         ipython_shell.run_cell_magic("dockerfile", "-o failed", "FROM busybox\nRUN echo oh no; exit 4\n")
-    assert "Step 2/2 (RUN echo oh no; exit 4) failed with exit code 4" in str(caught.value)
+    # "Step 2/2 (RUN ...)" from the legacy builder, "[2/2] (RUN ...)" from BuildKit.
+    assert re.search(r"^(Step 2/2|\[2/2\]) \(RUN echo oh no; exit 4\) failed with exit code 4", str(caught.value))
     assert "oh no" in capsys.readouterr().out
     assert ipython_shell.user_ns["failed"].exit_code == 4
     # IPython renders the error as one short line, not a traceback.
@@ -112,16 +120,20 @@ def test_config_sets_the_default_network(ipython_shell, tag):
 
 def test_terminal_ipython_prints_plain_progress(tmp_path, unique_name):
     tag = unique_name("dmterm")
-    cell = f"%%dockerfile -t {tag}\nFROM busybox\nRUN echo from-terminal-ipython\n"
+    cell = f"%%dockerfile -t {tag} --no-cache\nFROM busybox\nRUN echo from-terminal-ipython\n"
     try:
         run = subprocess.run([sys.executable, "-m", "IPython", "--no-banner", "--colors=NoColor",
                               "--ext", "dockmagic", "-c", cell], capture_output=True, text=True, timeout=120)
     finally:
         docker_cli("rmi", "-f", tag, check=False)
     assert run.returncode == 0, run.stderr
-    assert "Step 1/2 : FROM busybox" in run.stdout
+    if engine_is_podman():  # the legacy builder's format, as the docker CLI prints it
+        assert "Step 1/2 : FROM busybox" in run.stdout
+        assert run.stdout.index("Successfully built") < run.stdout.index("Successfully tagged")
+    else:  # BuildKit's, as docker buildx build --progress=plain prints it
+        assert re.search(r"^#\d+ \[2/2\] RUN echo from-terminal-ipython$", run.stdout, re.MULTILINE)
+        assert re.search(r"^#\d+ \d+\.\d{3} from-terminal-ipython$", run.stdout, re.MULTILINE)
     assert "from-terminal-ipython" in run.stdout
-    assert run.stdout.index("Successfully built") < run.stdout.index("Successfully tagged")
     assert run.stdout.count("Successfully tagged") == 1
     assert "application/vnd.jupyter.widget-view" not in run.stdout
 
@@ -149,6 +161,9 @@ def test_typed_into_terminal_ipython_on_a_pseudo_terminal(unique_name):
     finally:
         child.close(force=True)
         docker_cli("rmi", "-f", tag, check=False)
-    assert "Step 1/2 : FROM busybox" in printed and "typed-at-a-terminal" in printed
-    assert "Successfully built" in printed
+    assert "typed-at-a-terminal" in printed
+    if engine_is_podman():
+        assert "Step 1/2 : FROM busybox" in printed and "Successfully built" in printed
+    else:
+        assert "[2/2] RUN echo typed-at-a-terminal" in printed and "Successfully tagged" in printed
     assert "Traceback" not in printed

@@ -8,12 +8,13 @@ from IPython.display import display
 
 from ..errors import BuildCancelled, DockerBuildError
 from ..operations.build import BuildResult, build, failure_message, parse_key_values
+from ..operations.build_choice import BUILDKIT, LEGACY, requested_builder
 from ..operations.replay import replay_build
 from ..parsing.dockerfile import find_problems
 from ..views.dockerfile_check import DockerfileCheck
 from .base import DockmagicMagics
 from .display import BuildDisplay
-from .options import network_option, out_option, parse_line, quiet_option, record_option
+from .options import builder_option, network_option, out_option, parse_line, quiet_option, record_option
 from .recording import show_replayed_build
 
 
@@ -27,7 +28,8 @@ class BuildMagics(DockmagicMagics):
     @argument("--target", metavar="STAGE", help="Build up to this stage of a multi-stage Dockerfile.")
     @argument("--no-cache", action="store_true", help="Run every step again instead of using the build cache.")
     @argument("--pull", action="store_true", help="Always try to pull a newer version of the base images.")
-    @network_option("Network mode for RUN steps")
+    @network_option("Network mode for RUN steps (BuildKit takes host or none)")
+    @builder_option
     @argument("--label", action="append", default=[], metavar="K=V", help="Add a label to the image (repeatable).")
     @out_option("the build's result (with --check: the check)")
     @quiet_option
@@ -43,10 +45,14 @@ class BuildMagics(DockmagicMagics):
         its exit code and last lines are repeated at the top. In a terminal the progress prints as the
         docker CLI prints it.
 
+        On Docker Engine the build runs with BuildKit (cache and bind mounts, ``COPY --chmod``, stages
+        in parallel); ``--builder legacy`` (or DOCKER_BUILDKIT=0, or %config DockMagic.builder) runs the
+        legacy builder, which Podman always uses (buildah). The footer says which builder ran.
+
         A failed build raises DockerBuildError (so "Run all" stops there) and tags nothing; an
         interrupt cancels the build and removes its intermediate containers. The result (``-o NAME``)
         has .ok, .image_id, .tags, .seconds, .size, .steps (each with .instruction, .cached, .seconds,
-        .layer_id, .log) and .error.
+        .layer_id, .log, .stage, .started), .builder and .error.
 
         Example::
 
@@ -65,6 +71,7 @@ class BuildMagics(DockmagicMagics):
             labels=parse_key_values(args.label, "--label"), target=args.target, no_cache=args.no_cache,
             pull=args.pull, network=self.network(args.network), record=args.record or self._recording_path(),
             context_warning_bytes=self.settings.context_warning_bytes, **self.settings.build_log_options(),
+            builder=args.builder, builder_setting=self.settings.builder,
         )
         shown = BuildDisplay(self.settings, quiet=args.quiet)
         try:
@@ -100,7 +107,9 @@ class BuildMagics(DockmagicMagics):
         return None
 
     def _check(self, cell, args):
-        instructions, problems = find_problems(cell)
+        builder, _ = requested_builder(args.builder, self.settings.builder)
+        # With no engine asked, "auto" is checked as BuildKit: what Docker Engine builds with by default.
+        instructions, problems = find_problems(cell, LEGACY if builder == LEGACY else BUILDKIT)
         check = DockerfileCheck(instructions, problems)
         self.bind(args, check)
         display(check)

@@ -53,6 +53,11 @@ def record_option(what: str):
     return argument("--record", metavar="FILE", help=f"Also save {what} to FILE (JSON lines), for %%docker_replay.")
 
 
+builder_option = argument(
+    "--builder", choices=("auto", "buildkit", "legacy"),
+    help="The builder: buildkit, legacy, or auto (BuildKit on Docker Engine, the legacy builder on Podman). "
+    "Default: DOCKER_BUILDKIT (0 or 1), else %%config DockMagic.builder.")
+
 keep_going_option = argument(
     "--keep-going", "--no-raise", action="store_true",
     help="A failure only shows its exit status; it raises no error, so \"Run all\" goes on past this cell.")

@@ -60,6 +60,12 @@ class DockMagic(SingletonConfigurable):
         help="Warn before sending a build context larger than this many bytes (0: never warn).",
     ).tag(config=True)
 
+    builder = Unicode(
+        "auto",
+        help="The builder of %%dockerfile and dockmagic.build(): 'auto' (BuildKit on Docker Engine, the legacy "
+        "builder on Podman), 'buildkit' or 'legacy'. DOCKER_BUILDKIT=0/1 and a cell's --builder come first.",
+    ).tag(config=True)
+
     recordings = Unicode(
         "",
         help="Folder where each magic's cell is recorded (with an engine) or replayed from (without one). "
@@ -88,6 +94,17 @@ class DockMagic(SingletonConfigurable):
                 "the engine's default."
             )
         return mode
+
+    @validate("builder")
+    def _check_builder(self, proposal):
+        from ..operations.build_choice import BUILDERS
+
+        if proposal["value"] not in BUILDERS:
+            raise TraitError(
+                f"DockMagic.builder {proposal['value']!r} is not a builder: use 'auto' (BuildKit where the "
+                "engine offers it), 'buildkit' or 'legacy'."
+            )
+        return proposal["value"]
 
     @validate("connect_timeout")
     def _check_connect_timeout(self, proposal):

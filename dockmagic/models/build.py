@@ -199,11 +199,37 @@ class StepProgress:
         return "\n".join(text for text, _ in list(self.tail)[-lines:])
 
 
-class BuildProgress:
+class ObservedBuild:
+    """What every builder's progress model shares: listeners told of each change (``version`` counts
+    them), and the build's elapsed time on its clock. Needs ``clock``, ``started_at``, ``finished_at``,
+    ``version`` and ``_listeners``."""
+
+    @property
+    def seconds(self) -> float:
+        end = self.finished_at if self.finished_at is not None else self.clock()
+        return max(0.0, end - self.started_at)
+
+    def subscribe(self, listener: Callable) -> None:
+        self._listeners.append(listener)
+
+    def _changed(self) -> None:
+        self.version += 1
+        for listener in self._listeners:
+            listener(self)
+
+    def touch(self) -> None:
+        """Tell the views that something outside the stream changed (the image size, say)."""
+        self._changed()
+
+
+class BuildProgress(ObservedBuild):
     """The whole build: state, steps, timings, result ids and the error, updated by :meth:`apply`.
 
     Views subscribe with :meth:`subscribe`; each :meth:`apply` bumps ``version`` and calls them.
+    ``builder`` is ``legacy`` (BuildKit's builds have :class:`~dockmagic.models.build_buildkit.BuildKitProgress`).
     """
+
+    builder = "legacy"
 
     def __init__(self, log_dir: str, tail_lines: int = 1000, engine: str = "",
                  clock: Callable[[], float] = time.time):
@@ -248,11 +274,6 @@ class BuildProgress:
         return sum(1 for s in self.steps if s.cached)
 
     @property
-    def seconds(self) -> float:
-        end = self.finished_at if self.finished_at is not None else self.clock()
-        return max(0.0, end - self.started_at)
-
-    @property
     def failed_step(self) -> StepProgress | None:
         return next((s for s in self.steps if s.state == FAILED), None)
 
@@ -261,14 +282,6 @@ class BuildProgress:
         return self.state != BUILDING
 
     # -- updates ---------------------------------------------------------------------------------
-    def subscribe(self, listener: Callable[[BuildProgress], None]) -> None:
-        self._listeners.append(listener)
-
-    def _changed(self) -> None:
-        self.version += 1
-        for listener in self._listeners:
-            listener(self)
-
     def apply(self, event) -> None:
         """Update the state from one parsed event."""
         with self._lock:
@@ -353,10 +366,6 @@ class BuildProgress:
                     self._end(FAILED)
                 else:
                     self._end(DONE)
-        self._changed()
-
-    def touch(self) -> None:
-        """Tell the views that something outside the stream changed (the image size, say)."""
         self._changed()
 
     def fail(self, message: str, exit_code: int | None = None) -> None:

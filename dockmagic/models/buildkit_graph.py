@@ -19,15 +19,12 @@ Memory stays bounded: each vertex keeps its last ``tail_lines`` lines, each cut 
 from __future__ import annotations
 
 import codecs
-import io
 import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import repeat
-
-from dockerfile_parse import DockerfileParser
 
 from ..parsing.buildkit_trace import (
     STDERR,
@@ -42,6 +39,13 @@ from ..parsing.buildkit_trace import (
     VertexLog,
     VertexStatus,
     exit_code_in,
+)
+from ..parsing.dockerfile import (  # noqa: F401 (dockerfile_stages and needed_stages: this model's inputs)
+    DockerfileStage,
+    dockerfile_stages,
+    needed_stages,
+    stage_index,
+    target_index,
 )
 
 # Step states (the first four as the legacy model spells them).
@@ -58,92 +62,14 @@ _TAGGED = re.compile(r"^Successfully tagged (\S+)")
 # Instructions BuildKit turns into a vertex of their own and numbers ``[stage k/N]`` (FROM only when its
 # base is an image, not an earlier stage or scratch). ENV, ARG, CMD, LABEL... only change the image config.
 _NUMBERED_KINDS = {"RUN", "COPY", "ADD", "WORKDIR"}
-_STAGE_REFERENCE = re.compile(r"--from=([^\s,]+)|--mount=\S*?\bfrom=([^\s,]+)")
 
 
-# -- the Dockerfile's stages ---------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class DockerfileStage:
-    """A stage: its position, its ``AS`` name, its instructions (``FROM`` first) as one-line texts."""
-
-    index: int
-    name: str | None
-    instructions: tuple[str, ...]
-
-    @property
-    def label(self) -> str:
-        """What BuildKit calls the stage in vertex names: its name, else ``stage-<index>``."""
-        return self.name or f"stage-{self.index}"
-
-    @property
-    def base(self) -> str:
-        words = self.instructions[0].split()[1:] if self.instructions else []
-        words = [w for w in words if not w.startswith("--")]
-        return words[0] if words else ""
-
-
-def dockerfile_stages(text: str) -> tuple[DockerfileStage, ...]:
-    """The stages of a Dockerfile (instructions before the first FROM, global ARGs, are left out)."""
-    parser = DockerfileParser(fileobj=io.BytesIO(text.encode("utf-8")))
-    stages: list[tuple[str | None, list[str]]] = []
-    for item in parser.structure:
-        instruction = f"{item['instruction']} {item['value']}".strip()
-        if item["instruction"] == "FROM":
-            words = item["value"].split()
-            name = words[2] if len(words) >= 3 and words[1].upper() == "AS" else None
-            stages.append((name, [instruction]))
-        elif stages:
-            stages[-1][1].append(instruction)
-    return tuple(DockerfileStage(i, name, tuple(lines)) for i, (name, lines) in enumerate(stages))
-
-
-def _stage_index(stages: Sequence[DockerfileStage], reference: str, before: int) -> int | None:
-    """The stage a ``FROM``/``--from`` reference names (by name or index), among the first ``before``."""
-    for stage in stages[:before]:
-        if stage.name and stage.name.lower() == reference.lower() or reference == str(stage.index):
-            return stage.index
-    return None
-
-
-def target_index(stages: Sequence[DockerfileStage], target: str | None) -> int | None:
-    """The target stage: the one named ``target``, else the last."""
-    if not stages:
-        return None
-    if target:
-        found = _stage_index(stages, target, len(stages))
-        if found is not None:
-            return found
-    return len(stages) - 1
-
-
-def needed_stages(stages: Sequence[DockerfileStage], target: str | None = None) -> set[int]:
-    """Indexes of the stages the target needs: itself and, transitively, the stages it builds on
-    (``FROM stage``), copies from (``COPY --from``) or mounts (``RUN --mount=...,from=``)."""
-    start = target_index(stages, target)
-    if start is None:
-        return set()
-    needed, todo = set(), [start]
-    while todo:
-        index = todo.pop()
-        if index in needed:
-            continue
-        needed.add(index)
-        stage = stages[index]
-        references = [stage.base]
-        for instruction in stage.instructions[1:]:
-            references += [a or b for a, b in _STAGE_REFERENCE.findall(instruction)]
-        for reference in references:
-            found = _stage_index(stages, reference, index)
-            if found is not None:
-                todo.append(found)
-    return needed
-
+# -- the Dockerfile's stages (read by parsing/dockerfile.py, the one reader of stages) --------------------
 
 def _is_numbered(instruction: str, stage: DockerfileStage, stages: Sequence[DockerfileStage]) -> bool:
     kind = instruction.split(None, 1)[0].upper() if instruction else ""
     if kind == "FROM":
-        return stage.base.lower() != "scratch" and _stage_index(stages, stage.base, stage.index) is None
+        return stage.base.lower() != "scratch" and stage_index(stages, stage.base, stage.index) is None
     return kind in _NUMBERED_KINDS
 
 

@@ -10,21 +10,22 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-import docker
-
 from .. import notices
-from ..engine import Engine, connect, is_connection_lost, remove_when_back
+from ..engine import Engine, connect
 from ..engine import json_messages as _messages  # noqa: F401 (the name the stream tests import)
-from ..errors import BuildCancelled, DockerBuildError, DockerfileError, DockmagicError, EngineRefused, InvalidInput
+from ..errors import DockerBuildError, DockerfileError, DockmagicError, InvalidInput
 from ..models.build import DONE, FAILED, BuildProgress, StepProgress
-from ..parsing.build_stream import BuildEvent, build_events
-from ..parsing.dockerfile import check_buildable, from_image_and_stage, stage_names
+from ..models.build_buildkit import BuildKitProgress
+from ..parsing.build_stream import BuildEvent
+from ..parsing.dockerfile import LEGACY, builder_problems, check_buildable, from_image_and_stage, stage_names
+from .build_buildkit import network_mode, notifier, pull_bases, refuse_what_buildkit_cannot, run_buildkit_build
+from .build_choice import BUILDKIT, choose_builder
+from .build_legacy import run_legacy_build
 from .build_logs import DEFAULT_PREFIX, KEEP_BUILD_LOGS, keep_while_alive, prune_build_logs
 from .context import folder_dockerfile_warning, links_leaving_context, make_context
 from .names import check_image_reference
@@ -37,7 +38,9 @@ CONTEXT_WARNING_BYTES = 500 * 1024 * 1024
 
 @dataclass
 class StepResult:
-    """One step of a finished build."""
+    """One step of a finished build: a Dockerfile instruction (or, in ``BuildResult.rows`` of a BuildKit
+    build, an internal vertex), its ``stage`` (name, or index for an unnamed one; "" for a single-stage
+    legacy build), ``started`` (Unix time) and ``seconds``."""
 
     number: int
     total: int
@@ -49,6 +52,9 @@ class StepResult:
     log_path: str
     line_count: int
     _tail: list = field(default_factory=list, repr=False)
+    stage: str = ""
+    started: float | None = None
+    internal: bool = False
 
     @property
     def cached(self) -> bool:
@@ -69,13 +75,16 @@ class StepResult:
     @classmethod
     def from_progress(cls, step: StepProgress) -> StepResult:
         return cls(step.number, step.total, step.instruction, step.state, round(step.seconds, 3), step.label,
-                   step.layer_id, step.log_path, step.line_count, list(step.tail))
+                   step.layer_id, step.log_path, step.line_count, list(step.tail), stage=step.stage or "",
+                   started=step.started_at, internal=getattr(step, "internal", False))
 
 
 @dataclass
 class BuildResult:
     """What a build gave: ``ok``, ``image_id`` (full ``sha256:`` id), ``tags``, ``seconds``, ``steps``
-    (with their logs), ``error`` and ``exit_code`` when it failed, the image ``size`` in bytes."""
+    (one per Dockerfile instruction, with their logs), ``error`` and ``exit_code`` when it failed, the image
+    ``size`` in bytes, the ``builder`` that ran (``buildkit`` or ``legacy``) and, for BuildKit, ``rows``:
+    the steps and the internal vertices, as the view shows them."""
 
     ok: bool
     state: str
@@ -90,6 +99,8 @@ class BuildResult:
     log_dir: str
     warnings: list[str] = field(default_factory=list)
     progress: BuildProgress | None = field(default=None, repr=False, compare=False)
+    builder: str = LEGACY
+    rows: list[StepResult] = field(default_factory=list, repr=False)
 
     def __post_init__(self):
         if self.log_dir:
@@ -105,13 +116,16 @@ class BuildResult:
 
     @classmethod
     def from_progress(cls, progress: BuildProgress) -> BuildResult:
+        rows = [StepResult.from_progress(step) for step in progress.steps]
+        if progress.builder == LEGACY:
+            _name_legacy_stages(rows)
         return cls(
             ok=progress.state == DONE,
             state=progress.state,
             image_id=progress.image_id,
             tags=list(progress.tags),
             seconds=round(progress.seconds, 3),
-            steps=[StepResult.from_progress(step) for step in progress.steps],
+            steps=[row for row in rows if not row.internal],
             error=progress.error,
             exit_code=progress.exit_code,
             size=progress.size,
@@ -119,6 +133,8 @@ class BuildResult:
             log_dir=progress.log_dir,
             warnings=list(progress.warnings),
             progress=progress,
+            builder=progress.builder,
+            rows=rows,
         )
 
     def _repr_mimebundle_(self, include=None, exclude=None):
@@ -130,6 +146,17 @@ class BuildResult:
         from ..views.build_text import build_summary_text
 
         return build_summary_text(self.progress)
+
+
+def _name_legacy_stages(steps: list[StepResult]) -> None:
+    """The legacy builder's steps run stage after stage, each from its FROM: give each its stage's name,
+    or index for an unnamed one (as BuildKit's rows have them)."""
+    index, name = -1, ""
+    for step in steps:
+        if step.instruction.split(None, 1)[0].upper() == "FROM":
+            index += 1
+            name = from_image_and_stage(step.instruction[len("FROM"):])[1] or str(index)
+        step.stage = name if index >= 0 else ""
 
 
 def parse_key_values(pairs: Iterable[str], what: str) -> dict[str, str]:
@@ -164,6 +191,8 @@ def build(
     record: str | None = None,
     context_warning_bytes: int | None = CONTEXT_WARNING_BYTES,
     notify=None,
+    builder: str | None = None,
+    builder_setting: str | None = None,
 ) -> BuildResult:
     """Build ``dockerfile`` (the text of a Dockerfile) and return a :class:`BuildResult`.
 
@@ -178,6 +207,13 @@ def build(
     in it. The logs of at most ``keep_build_logs`` builds are kept there, this one included (and at most
     ``max_log_bytes`` in all): the oldest are removed before a build starts, never one a live result of
     this process refers to (None: no limit).
+
+    ``builder`` is ``"buildkit"``, ``"legacy"`` or ``"auto"`` (None: ``DOCKER_BUILDKIT``, then
+    ``builder_setting``, then auto: BuildKit on Docker Engine, the legacy builder on Podman); the result's
+    ``builder`` says which one ran. With BuildKit, ``network`` is host or none (none, said once, on an
+    engine with no bridge network), missing base images are pulled through the engine first, and what this
+    engine's BuildKit cannot do (heredocs before Engine 23, secret and ssh mounts) is refused with a
+    sentence before anything is sent.
     """
     instructions = check_buildable(dockerfile)
     tags = list(tags or ())
@@ -197,6 +233,11 @@ def build(
     if context_warnings:
         notices.notify("\n".join(context_warnings), notify)
     engine = engine or connect()
+    chosen = choose_builder(builder, engine, builder_setting)
+    if chosen == BUILDKIT:
+        refuse_what_buildkit_cannot(dockerfile, instructions, engine)
+    elif not engine.is_podman:
+        refuse_what_legacy_cannot(dockerfile, instructions)
     if log_dir:
         # A folder per build: logs are step-001.log, ..., so two builds sharing one folder (two at once,
         # or one after another) would append to each other's logs.
@@ -206,11 +247,20 @@ def build(
     else:
         prune_build_logs(_others_kept(keep_build_logs), max_log_bytes, prefix=DEFAULT_PREFIX)
         log_dir = tempfile.mkdtemp(prefix=DEFAULT_PREFIX)
-    progress = BuildProgress(log_dir, engine=engine.describe())
+    early_warnings: list[str] = []
+    if chosen == BUILDKIT:
+        network = network_mode(engine, network, early_warnings.append)
+        progress = BuildKitProgress(log_dir, dockerfile, target, engine=engine.describe())
+    else:
+        progress = BuildProgress(log_dir, engine=engine.describe())
     keep_while_alive(progress, log_dir)
     progress.requested_tags = tags
-    progress.planned_instructions = [instruction.written for instruction in instructions]
+    if chosen != BUILDKIT:  # BuildKit's model has its own rows for the instructions still to come
+        progress.planned_instructions = [instruction.written for instruction in instructions]
     progress.warnings.extend(context_warnings)
+    if early_warnings:
+        progress.warnings.extend(early_warnings)
+        notices.notify("\n".join(early_warnings), notify)
     if watch is not None:
         watch(progress)
 
@@ -227,63 +277,24 @@ def build(
     if labels:
         params["labels"] = json.dumps(labels)
 
-    recorder = _Recorder(record, dockerfile, engine) if record else None
-    response = None
-    lost = False
-    try:
-        response = engine.post_build(archive, params)
-        messages = iter(response)
-        if recorder:
-            messages = recorder.passing(messages)
-        for event in build_events(messages):
-            progress.apply(event)
-            if on_event is not None:
-                on_event(event)
-        progress.finish()
-    except KeyboardInterrupt:
-        if response is not None:
-            response.close()
-        progress.cancel()
-        _remove_leftovers(engine, progress)
-        if engine.is_podman:
-            # Podman 4 notices the closed stream only between steps: a RUN step's command runs on.
-            message = ("Build interrupted: the engine was told to stop and nothing was tagged. Podman stops "
-                       "a build only when the running step's command has ended; then it removes that "
-                       "step's container itself.")
-        else:
-            message = ("Build interrupted: the engine was told to stop, its intermediate containers were "
-                       "removed and nothing was tagged.")
-        raise BuildCancelled(message, BuildResult.from_progress(progress)) from None
-    except EngineRefused as error:
-        # The daemon refused the build before streaming (a Dockerfile it cannot parse, a bad option).
-        progress.fail(error.explanation)
-    except (OSError, docker.errors.DockerException) as error:
-        lost = is_connection_lost(error)
-        if lost:
-            progress.fail("the container engine stopped answering during the build (it was stopped or "
-                          "restarted). Nothing was tagged; the build's containers are removed when it "
-                          "answers again. Start the engine, then build again")
-        else:
-            progress.fail(f"the connection to the engine broke during the build ({error.__class__.__name__}: "
-                          f"{str(error).splitlines()[0] if str(error) else ''}). Check that the engine is running.")
-    finally:
-        if response is not None:
-            response.close()
-        if recorder:
-            recorder.close()
-
-    if lost:
-        # Nothing can be asked of an engine that is gone: what the build made is removed once it is back.
-        remove_when_back(engine, list(progress.containers) + [s.container_id for s in progress.steps])
-    elif progress.state == FAILED:
-        _explain_missing_base(progress, engine, pull)
-        _remove_leftovers(engine, progress)
-    elif progress.image_id:
+    if chosen == BUILDKIT:
+        try:
+            pull_bases(engine, dockerfile, target, pull, notifier(progress, notify))
+        except DockerfileError as error:
+            progress.fail(str(error).rstrip("."))  # shown and raised as the legacy builder's failure
+    recorder = _Recorder(record, dockerfile, engine, chosen, target) if record and not progress.finished else None
+    if chosen == BUILDKIT and not progress.finished:
+        params["pull"] = False  # the bases were pulled through the engine's pull API above
+        run_buildkit_build(engine, archive, params, progress, on_event=on_event, recorder=recorder,
+                           result_of=BuildResult.from_progress)
+    elif not progress.finished:
+        run_legacy_build(engine, archive, params, progress, pull=pull, on_event=on_event, recorder=recorder,
+                         result_of=BuildResult.from_progress)
+    if progress.state == DONE and progress.image_id:
         try:
             progress.size = engine.inspect_image(progress.image_id).get("Size")
         except DockmagicError:
             progress.size = None
-        _name_base_layers(engine, progress)
         if not progress.tags and tags:
             progress.tags = list(tags)
         progress.touch()
@@ -291,6 +302,13 @@ def build(
     if check and not result.ok:
         raise DockerBuildError(failure_message(result), result)
     return result
+
+
+def refuse_what_legacy_cannot(dockerfile: str, instructions) -> None:
+    """Docker's legacy builder rejects BuildKit's flags and heredocs: one sentence before anything is sent."""
+    for problem in builder_problems(dockerfile, instructions, LEGACY):
+        if problem.rule in ("legacy-mount", "legacy-chmod", "heredoc"):
+            raise DockerfileError(f"Line {problem.line}: {problem.message}.")
 
 
 def _others_kept(keep_build_logs: int | None) -> int | None:
@@ -339,119 +357,18 @@ def failure_message(result: BuildResult) -> str:
     return f"{step.label} ({step.instruction}) failed{code}{reason}.{last_line}"
 
 
-_PULL_FAILURE = re.compile(
-    r"pull access denied|not found|manifest unknown|no such host|dial tcp|lookup |registry|"
-    r"connection refused|repository does not exist|failed to resolve|initializing source",
-    re.IGNORECASE,
-)
-
-
-def _explain_missing_base(progress: BuildProgress, engine: Engine, pull: bool) -> None:
-    """A failure at a FROM line that is about pulling becomes a message naming the image."""
-    step = progress.failed_step
-    if step is None or not step.instruction.upper().startswith("FROM") or not progress.error:
-        return
-    if not _PULL_FAILURE.search(progress.error):
-        return
-    name = from_image_and_stage(step.instruction[len("FROM"):])[0] or "?"
-    if pull and _is_local(engine, name):
-        progress.error = (
-            f"--pull could not fetch a newer {name!r} ({progress.error.splitlines()[0][:160]}). This engine "
-            f"has its own copy of {name!r}: build without --pull to use it")
-        return
-    try:
-        local = engine.image_tags()
-    except DockmagicError:
-        local = []
-    shown = ", ".join(local[:8]) + (" …" if len(local) > 8 else "") if local else "none"
-    progress.error = (
-        f"the base image {name!r} is not on this engine and could not be pulled "
-        f"({progress.error.splitlines()[0][:160]}). Images on this engine: {shown}. Build or load "
-        f"{name!r} first (or use one of those)"
-    )
-
-
-def _name_base_layers(engine: Engine, progress: BuildProgress) -> None:
-    """Give each FROM step the id of its base image, which Docker's stream names (" ---> <id>") and
-    Podman's does not: looked up after the build, as the engine has it."""
-    stages = set()
-    for step in progress.steps:
-        if not step.instruction.upper().startswith("FROM"):
-            continue
-        image, stage = from_image_and_stage(step.instruction[len("FROM"):])
-        if image is None:
-            continue
-        from_stage = image.lower() in stages
-        if stage:
-            stages.add(stage.lower())
-        if step.layer_id or from_stage or image == "scratch":
-            continue
-        try:
-            step.layer_id = engine.inspect_image(image)["Id"].split(":")[-1][:12]
-        except (DockmagicError, KeyError, TypeError):
-            pass
-
-
-def _is_local(engine: Engine, name: str) -> bool:
-    try:
-        engine.inspect_image(name)
-        return True
-    except DockmagicError:
-        return False
-
-
-def _remove_leftovers(engine: Engine, progress: BuildProgress) -> None:
-    """Remove intermediate containers the build left (an interrupt can stop the daemon before its own
-    clean-up), including one created just before the stream was closed and not yet announced.
-
-    Only this build's containers qualify: those it announced, and one made from the previous step's
-    layer, after the interrupted step began, running that step's own command."""
-    leftovers = set(progress.containers)
-    last = progress.steps[-1] if progress.steps else None
-    previous = progress.steps[-2] if len(progress.steps) > 1 else None
-    if last is not None and previous is not None and previous.layer_id:
-        command = last.instruction.split(None, 1)[1] if " " in last.instruction else ""
-        try:
-            time.sleep(0.2)
-            for container in engine.list_containers(all=True):
-                image = (container.get("ImageID") or container.get("Image") or "").split(":")[-1]
-                if not image.startswith(previous.layer_id) or container.get("Created", 0) < int(last.started_at) - 1:
-                    continue
-                config = engine.inspect_container(container["Id"]).get("Config") or {}
-                if command and command in " ".join(config.get("Cmd") or []):
-                    leftovers.add(container["Id"])
-        except DockmagicError:
-            pass
-    for container_id in leftovers:
-        try:
-            engine.remove_container(container_id)
-        except DockmagicError:
-            # Refused while the daemon removes it itself: wait for it below.
-            pass
-    deadline = time.time() + 5
-    while leftovers and time.time() < deadline:
-        remaining = set()
-        for container_id in leftovers:
-            try:
-                engine.inspect_container(container_id)
-                remaining.add(container_id)
-            except DockmagicError:
-                pass
-        leftovers = remaining
-        if leftovers:
-            time.sleep(0.1)
-
-
 class _Recorder:
     """Writes a build's raw stream as JSON lines: a header, then each message with its time offset."""
 
-    def __init__(self, path: str, dockerfile: str, engine: Engine):
+    def __init__(self, path: str, dockerfile: str, engine: Engine, builder: str = LEGACY,
+                 target: str | None = None):
         self.started = time.monotonic()
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         self.handle = open(path, "w", encoding="utf-8")
         header = {
             "dockmagic_recording": 1, "kind": "build", "engine": engine.describe(),
             "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "dockerfile": dockerfile,
+            "builder": builder, "target": target,
         }
         self.handle.write(json.dumps(header) + "\n")
 

@@ -11,6 +11,7 @@ import time
 
 from ..errors import InvalidInput
 from ..models.build import BuildProgress
+from ..models.build_buildkit import BuildKitProgress
 from ..parsing.build_stream import build_events
 
 
@@ -96,21 +97,56 @@ def _header(path: str, lines: list) -> dict:
 
 
 def replay_build(path: str, log_dir: str | None = None) -> BuildProgress:
-    """The recorded build's final state, rebuilt from its stream exactly as the live view built it."""
+    """The recorded build's final state, rebuilt from its stream exactly as the live view built it, by
+    the parser and model of the builder the header names (``legacy`` when it names none: older recordings)."""
     header, timed = read_recording(path)
     if header.get("kind") != "build":
         raise InvalidInput(f"{path!r} records a {header.get('kind')!r}, not a build.")
-    now = [0.0]  # the recording's clock: seconds since the build started
-    progress = BuildProgress(log_dir or tempfile.mkdtemp(prefix="dockmagic-replay-"),
-                             engine=header.get("engine", ""), clock=lambda: now[0])
+    log_dir = log_dir or tempfile.mkdtemp(prefix="dockmagic-replay-")
+    builder = header.get("builder") or "legacy"
+    if builder == "buildkit":
+        # BuildKit's messages carry the engine's own times: the replay's clock is the build's.
+        first = [None]
+        progress = BuildKitProgress(log_dir, str(header.get("dockerfile") or ""), header.get("target"),
+                                    engine=header.get("engine", ""), clock=lambda: first[0] or 0.0)
+        parse = _buildkit_events
+    elif builder == "legacy":
+        now = [0.0]  # the recording's clock: seconds since the build started
+        progress = BuildProgress(log_dir, engine=header.get("engine", ""), clock=lambda: now[0])
+        parse = build_events
+    else:
+        raise InvalidInput(f"{path!r} records a build by {builder!r}, a builder this version does not know.")
     progress.replay_of = header.get("recorded_at", "at an unknown time")
 
     def messages():
         for offset, message in timed:
-            now[0] = offset
+            if builder == "legacy":
+                now[0] = offset
             yield message
 
-    for event in build_events(messages()):
+    for event in parse(messages()):
+        if builder == "buildkit":
+            _follow_engine_clock(first, progress, event)
         progress.apply(event)
     progress.finish()
     return progress
+
+
+def _buildkit_events(messages):
+    from ..parsing.buildkit_trace import parse_buildkit_event
+
+    return map(parse_buildkit_event, messages)
+
+
+def _follow_engine_clock(clock: list, progress, event) -> None:
+    """A BuildKit replay's clock: the latest time the engine's messages name (the first sets the start)."""
+    from ..parsing.buildkit_trace import TraceStatus
+
+    if not isinstance(event, TraceStatus):
+        return
+    times = [t for v in event.status.vertexes for t in (v.started, v.completed) if t is not None]
+    times += [log.timestamp for log in event.status.logs if log.timestamp is not None]
+    if times:
+        if clock[0] is None:
+            progress.started_at = min(times)
+        clock[0] = max(max(times), clock[0] or 0.0)

@@ -1,13 +1,17 @@
-"""Reading a Dockerfile before it is sent: its instructions with line numbers, and the mistakes that
-can be named without an engine (no FROM, an unknown instruction, an empty cell).
+"""Reading a Dockerfile before it is sent: its instructions with line numbers, its stages, and the
+mistakes that can be named without an engine (no FROM, an unknown instruction, an empty cell).
 
-The parsing itself is dockerfile-parse's (continuation lines, comments, parser directives).
+The parsing itself is dockerfile-parse's (continuation lines, comments, parser directives); heredocs
+(``RUN <<EOF`` ... ``EOF``), which it does not know, are cut out before it reads the text and given back to
+their instruction. This module is the one reader of stages, for both builders.
 """
 
 from __future__ import annotations
 
 import io
 import re
+import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dockerfile_parse import DockerfileParser
@@ -29,28 +33,105 @@ class Instruction:
     line: int
     end_line: int
     text: str
+    heredocs: tuple[str, ...] = ()  # the bodies of its heredocs, in order (``RUN <<EOF`` ... ``EOF``)
 
     @property
     def written(self) -> str:
         """The instruction as the build log names it: keyword and arguments on one line."""
         return f"{self.keyword} {self.arguments}".strip()
 
+    @property
+    def flags(self) -> list[str]:
+        """Its leading ``--name=value`` flags (``--mount=type=cache,target=/x``, ``--chmod=755``...)."""
+        flags, rest = [], self.arguments.lstrip()
+        while rest.startswith("--") and len(rest) > 2 and not rest[2].isspace():
+            flag, _, rest = rest.partition(" ")
+            flags.append(flag)
+            rest = rest.lstrip()
+        return flags
+
+    @property
+    def command(self) -> str:
+        """Its arguments without the leading flags (what a RUN runs), its heredocs' bodies after them."""
+        rest = self.arguments.lstrip()
+        for flag in self.flags:
+            rest = rest[len(flag):].lstrip()
+        return "\n".join([rest, *self.heredocs])
+
+    @property
+    def shown(self) -> str:
+        """The instruction as its author wrote it (their casing, continuation lines and heredocs)."""
+        return self.text
+
+
+# ``<<EOF``, ``<<-EOF``, ``<<"EOF"``, ``<<'EOF'``: BuildKit's heredoc openers (Dockerfile 1.4 syntax).
+_HEREDOC = re.compile(r"<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\2")
+_HEREDOC_KEYWORDS = ("RUN", "COPY", "ADD")
+
+
+def _heredoc_openers(instruction: str) -> list[tuple[str, str, str]]:
+    """The heredocs an instruction opens: its words (quotes read as a shell reads them) that are a whole
+    ``<<EOF``; a ``<<EOF`` inside a quoted string is text, as BuildKit reads it."""
+    try:
+        words = shlex.split(instruction, posix=False)
+    except ValueError:
+        return []
+    return [match.groups() for match in map(_HEREDOC.fullmatch, words[1:]) if match]
+
+
+def _cut_heredocs(text: str) -> tuple[str, dict[int, tuple[int, list[str], list[str]]]]:
+    """``text`` with its heredoc bodies blanked (the line numbers kept), and for each instruction that
+    opens heredocs, by its first line (0-based): its last line, its bodies, the lines as written."""
+    lines = text.split("\n")
+    found: dict[int, tuple[int, list[str], list[str]]] = {}
+    index, start, continued = 0, None, False
+    while index < len(lines):
+        line = lines[index]
+        if not continued:
+            start = index
+        stripped = line.rstrip()
+        continued = stripped.endswith("\\") and not line.lstrip().startswith("#")
+        if continued:
+            index += 1
+            continue
+        logical = " ".join(line.rstrip().removesuffix("\\") for line in lines[start:index + 1])
+        words = logical.split(None, 1)
+        openers = _heredoc_openers(logical) if words and words[0].upper() in _HEREDOC_KEYWORDS else []
+        bodies, end = [], index
+        for dash, _, word in openers:
+            body = []
+            end += 1
+            while end < len(lines) and (lines[end].lstrip("\t") if dash else lines[end]).rstrip() != word:
+                body.append(lines[end])
+                end += 1
+            bodies.append("\n".join(body))
+        if openers:
+            found[start] = (min(end, len(lines) - 1), bodies, lines[start:end + 1])
+            for blank in range(index + 1, min(end + 1, len(lines))):
+                lines[blank] = ""
+        index = end + 1
+    return "\n".join(lines), found
+
 
 def parse_dockerfile(text: str) -> list[Instruction]:
-    """The instructions of ``text`` in order, comments and parser directives left out."""
-    parser = DockerfileParser(fileobj=io.BytesIO(text.encode("utf-8")))
+    """The instructions of ``text`` in order, comments and parser directives left out; an instruction
+    with heredocs ends at its last terminator and holds their bodies."""
+    cut, heredocs = _cut_heredocs(text)
+    parser = DockerfileParser(fileobj=io.BytesIO(cut.encode("utf-8")))
     instructions = []
     for entry in parser.structure:
         keyword = entry["instruction"].upper()
         if keyword == "COMMENT":
             continue
+        end_line, bodies, written = heredocs.get(entry["startline"], (entry["endline"], [], None))
         instructions.append(
             Instruction(
                 keyword=keyword,
                 arguments=entry["value"],
                 line=entry["startline"] + 1,
-                end_line=entry["endline"] + 1,
-                text=entry["content"].rstrip("\n"),
+                end_line=max(end_line, entry["endline"]) + 1,
+                text="\n".join(written) if written else entry["content"].rstrip("\n"),
+                heredocs=tuple(bodies),
             )
         )
     return instructions
@@ -101,6 +182,96 @@ def stage_names(instructions: list[Instruction]) -> list[str]:
 
 
 @dataclass(frozen=True)
+class DockerfileStage:
+    """A stage: its position, its ``AS`` name, its instructions (``FROM`` first) as one-line texts."""
+
+    index: int
+    name: str | None
+    instructions: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        """What BuildKit calls the stage in vertex names: its name, else ``stage-<index>``."""
+        return self.name or f"stage-{self.index}"
+
+    @property
+    def base(self) -> str:
+        """The image (or earlier stage) its FROM names, "" for an empty FROM."""
+        image, _ = from_image_and_stage(self.instructions[0].split(None, 1)[1] if " " in self.instructions[0] else "")
+        return image or ""
+
+
+def dockerfile_stages(text: str) -> tuple[DockerfileStage, ...]:
+    """The stages of a Dockerfile (instructions before the first FROM, global ARGs, are left out)."""
+    stages: list[tuple[str | None, list[str]]] = []
+    for instruction in parse_dockerfile(text):
+        if instruction.keyword == "FROM":
+            stages.append((from_image_and_stage(instruction.arguments)[1], [instruction.written]))
+        elif stages:
+            stages[-1][1].append(instruction.written)
+    return tuple(DockerfileStage(i, name, tuple(lines)) for i, (name, lines) in enumerate(stages))
+
+
+_STAGE_REFERENCE = re.compile(r"--from=([^\s,]+)|--mount=\S*?\bfrom=([^\s,]+)")
+
+
+def stage_index(stages: Sequence[DockerfileStage], reference: str, before: int) -> int | None:
+    """The stage a ``FROM``/``--from`` reference names (by name or index), among the first ``before``."""
+    for stage in stages[:before]:
+        if stage.name and stage.name.lower() == reference.lower() or reference == str(stage.index):
+            return stage.index
+    return None
+
+
+def target_index(stages: Sequence[DockerfileStage], target: str | None) -> int | None:
+    """The target stage: the one named ``target``, else the last."""
+    if not stages:
+        return None
+    if target:
+        found = stage_index(stages, target, len(stages))
+        if found is not None:
+            return found
+    return len(stages) - 1
+
+
+def needed_stages(stages: Sequence[DockerfileStage], target: str | None = None) -> set[int]:
+    """Indexes of the stages the target needs: itself and, transitively, the stages it builds on
+    (``FROM stage``), copies from (``COPY --from``) or mounts (``RUN --mount=...,from=``)."""
+    start = target_index(stages, target)
+    if start is None:
+        return set()
+    needed, todo = set(), [start]
+    while todo:
+        index = todo.pop()
+        if index in needed:
+            continue
+        needed.add(index)
+        stage = stages[index]
+        references = [stage.base]
+        for instruction in stage.instructions[1:]:
+            references += [a or b for a, b in _STAGE_REFERENCE.findall(instruction)]
+        for reference in references:
+            found = stage_index(stages, reference, index)
+            if found is not None:
+                todo.append(found)
+    return needed
+
+
+def base_images(text: str, target: str | None = None) -> list[str]:
+    """The images the needed stages start FROM, in order, once each: not ``scratch``, not an earlier
+    stage, not one naming a build argument (``$BASE``: known only to the engine)."""
+    stages = dockerfile_stages(text)
+    needed = needed_stages(stages, target)
+    images: list[str] = []
+    for stage in stages:
+        base = stage.base
+        if (stage.index in needed and base and base.lower() != "scratch" and "$" not in base
+                and stage_index(stages, base, stage.index) is None and base not in images):
+            images.append(base)
+    return images
+
+
+@dataclass(frozen=True)
 class Problem:
     """Something in a Dockerfile that fails or misleads a build, with the line it is on."""
 
@@ -116,15 +287,79 @@ _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 
 
 def _commands(run_arguments: str) -> list[str]:
-    """The commands of a RUN line, split at && ; and ||, so each apt-get is judged on its own."""
-    return [part for part in re.split(r"&&|\|\||;", run_arguments) if part.strip()]
+    """The commands of a RUN line, split at && ; || and new lines, so each apt-get is judged on its own."""
+    return [part for part in re.split(r"&&|\|\||;|\n", run_arguments) if part.strip()]
 
 
-def find_problems(text: str) -> tuple[list[Instruction], list[Problem]]:
+LEGACY, BUILDKIT = "legacy", "buildkit"
+# The first Docker Engine whose built-in Dockerfile frontend reads heredocs (Dockerfile syntax 1.4).
+HEREDOC_ENGINE = 23
+_SESSION_MOUNT = re.compile(r"^--mount=(?:\S*,)?type=(secret|ssh)\b")
+_SYNTAX = re.compile(r"^#\s*syntax\s*=\s*(\S+)", re.IGNORECASE)
+
+
+def syntax_frontend(text: str) -> str | None:
+    """The frontend image a ``# syntax=`` directive names, or None (it must come before any other line)."""
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        match = _SYNTAX.match(line.strip())
+        if match:
+            return match[1]
+        if not line.lstrip().startswith("#"):
+            return None
+    return None
+
+
+def builder_problems(text: str, instructions: list[Instruction], builder: str,
+                     engine: str = "") -> list[Problem]:
+    """What ``builder`` (``legacy`` or ``buildkit``) of this project's engines would reject, by line.
+
+    ``engine`` names the engine (``Docker Engine 20.10.24``) in the sentences."""
+    problems = []
+    where = f" ({engine} is there)" if engine else ""
+    frontend = syntax_frontend(text)
+    if frontend and builder == BUILDKIT:
+        problems.append(Problem(1, "syntax-frontend", (
+            f"# syntax={frontend} asks BuildKit to fetch the frontend image {frontend}; it must be on the "
+            "engine already (docker pull it, or load it), else the build fails resolving it. Without the line, "
+            "the engine's built-in frontend reads the Dockerfile")))
+    for instruction in instructions:
+        if instruction.heredocs:
+            problems.append(Problem(instruction.line, "heredoc", (
+                f"heredocs ({instruction.keyword} <<...) need BuildKit with Docker Engine {HEREDOC_ENGINE} or "
+                f"newer{where}; write the commands on one line joined with &&, or COPY a script")))
+        flags = instruction.flags
+        if builder == LEGACY and instruction.keyword == "RUN" and any(f.startswith("--mount=") for f in flags):
+            problems.append(Problem(instruction.line, "legacy-mount", (
+                "RUN --mount is BuildKit's: the legacy builder rejects it. Build with --builder buildkit "
+                "(or %config DockMagic.builder = 'buildkit')")))
+        if builder == LEGACY and instruction.keyword in ("COPY", "ADD") and any(
+                f.startswith("--chmod=") for f in flags):
+            problems.append(Problem(instruction.line, "legacy-chmod", (
+                f"{instruction.keyword} --chmod is BuildKit's: Docker's legacy builder rejects it. Build with "
+                "--builder buildkit, or RUN chmod after the copy")))
+        if builder == BUILDKIT and instruction.keyword == "RUN":
+            for flag in flags:
+                kind = _SESSION_MOUNT.match(flag)
+                if kind:
+                    problems.append(Problem(instruction.line, "needs-session", (
+                        f"RUN --mount=type={kind[1]} needs a client session with the engine, which dockmagic "
+                        "does not open yet: pass the value as a build argument, or COPY it in a stage the "
+                        "final image does not keep")))
+                if flag.startswith("--network="):
+                    problems.append(Problem(instruction.line, "run-network", (
+                        "RUN --network is not known to this engine's built-in Dockerfile frontend: give the "
+                        "build's --network instead (host or none)")))
+    return problems
+
+
+def find_problems(text: str, builder: str | None = None, engine: str = "") -> tuple[list[Instruction], list[Problem]]:
     """Parse ``text`` and list its problems, with no engine: unknown instructions, a missing FROM,
     ``apt-get install`` without ``-y`` (it would wait for an answer no build can give), ``apt-get update``
     alone in its RUN (its layer gets cached and goes stale), ``ADD`` of a URL (not cached by content,
-    no checksum: prefer RUN curl/wget with a check, or COPY)."""
+    no checksum: prefer RUN curl/wget with a check, or COPY); with ``builder``, what that builder would
+    reject (:func:`builder_problems`). Heredocs and instruction flags are read as the engine reads them."""
     if not text.strip():
         return [], [Problem(1, "empty", "The Dockerfile is empty: start it with FROM.")]
     instructions = parse_dockerfile(text)
@@ -132,30 +367,33 @@ def find_problems(text: str) -> tuple[list[Instruction], list[Problem]]:
     for instruction in instructions:
         if instruction.keyword not in KNOWN_INSTRUCTIONS:
             problems.append(Problem(instruction.line, "unknown-instruction",
-                                    f"unknown instruction {instruction.keyword}"))
+                                    f"unknown instruction {instruction.text.split(None, 1)[0]}"))
     first = next((i for i in instructions if i.keyword != "ARG"), None)
     if first is None or first.keyword != "FROM":
         problems.append(Problem(first.line if first else 1, "missing-from",
                                 "no FROM before the first instruction: a Dockerfile starts with FROM its base image"))
     for instruction in instructions:
         if instruction.keyword == "RUN":
-            for command in _commands(instruction.arguments):
+            commands = _commands(instruction.command)
+            for command in commands:
                 if _APT_INSTALL.search(command) and not _APT_YES.search(command):
                     problems.append(Problem(
                         instruction.line, "apt-install-without-y",
                         "apt-get install without -y: it asks for confirmation and a build cannot answer; "
                         "write apt-get install -y"))
-            if _APT_UPDATE_ONLY.match(instruction.arguments):
+            if len(commands) == 1 and _APT_UPDATE_ONLY.match(commands[0]):
                 problems.append(Problem(
                     instruction.line, "apt-update-alone",
                     "apt-get update alone in its RUN: that layer is cached and goes stale, so a later "
                     "install may fetch outdated lists; write RUN apt-get update && apt-get install -y ..."))
         if instruction.keyword == "ADD":
-            sources = [w for w in instruction.arguments.split() if not w.startswith("--")][:-1]
+            sources = instruction.command.split()[:-1]
             if any(_URL.match(source) for source in sources):
                 problems.append(Problem(
                     instruction.line, "add-url",
                     "ADD of a URL: downloaded at every build with no checksum and no cache by content; "
                     "prefer RUN curl/wget with a checksum, or COPY a file from the context"))
+    if builder:
+        problems.extend(builder_problems(text, instructions, builder, engine))
     problems.sort(key=lambda problem: problem.line)
     return instructions, problems

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from ..models.build import CANCELLED, DONE, FAILED, BuildProgress
+from ..models.build import CACHED, CANCELLED, DONE, FAILED, BuildProgress
 from ..parsing.build_stream import (
     BuildEvent,
     BuildSucceeded,
@@ -38,6 +38,7 @@ class CliBuildPrinter:
         self._built = False
         self._tags: list[str] = []  # tags announced before "Successfully built" (Podman), printed after it
         self._printed_tags: set[str] = set()
+        self._plain = None  # the BuildKit printer, once a BuildKit event came
 
     def _write(self, text: str) -> None:
         self.stream.write(text)
@@ -50,7 +51,9 @@ class CliBuildPrinter:
         self._line_open = False
 
     def __call__(self, event: BuildEvent) -> None:
-        if isinstance(event, StepStarted):
+        if type(event).__module__.endswith("buildkit_trace"):
+            self._buildkit(event)  # a BuildKit build prints as docker buildx build --progress=plain
+        elif isinstance(event, StepStarted):
             total = f"/{event.total}" if event.total else ""
             self._line(f"Step {event.number}{total} : {event.instruction}")
         elif isinstance(event, StepUsedCache):
@@ -76,6 +79,13 @@ class CliBuildPrinter:
         if hasattr(self.stream, "flush"):
             self.stream.flush()
 
+    def _buildkit(self, event) -> None:
+        if self._plain is None:
+            from .buildkit_plain import PlainPrinter
+
+            self._plain = PlainPrinter(self._write)
+        self._plain(event)
+
     def _print_tags(self) -> None:
         for tag in self._tags:
             if tag not in self._printed_tags:
@@ -84,6 +94,11 @@ class CliBuildPrinter:
         self._tags.clear()
 
     def finish(self, progress: BuildProgress) -> None:
+        if self._plain is not None:
+            self._plain.finish()
+            for tag in progress.tags if progress.state == DONE else ():
+                self._line(f"Successfully tagged {tag}")
+            return
         if progress.state == DONE:
             self._print_tags()
         if self._line_open:
@@ -97,7 +112,11 @@ def header_text(progress: BuildProgress) -> str:
         parts[0] = f"{parts[0]} (replay of a build recorded {progress.replay_of})"
     current = progress.current_step
     total = progress.total_steps
-    if current is not None:
+    rows = getattr(progress, "instruction_steps", None)
+    if rows is not None:  # BuildKit: stages run side by side, so say how many instructions are over
+        over = sum(1 for step in rows if step.state not in ("running", "pending", "skipped"))
+        parts.append(f"{over}/{sum(1 for step in rows if step.state != 'skipped')} steps")
+    elif current is not None:
         parts.append(f"step {current.number}/{total}" if progress.state == "building"
                      else f"{len(progress.steps)}/{total} steps")
     parts.append(f"{progress.seconds:.1f} s")
@@ -151,6 +170,10 @@ def failure_text(progress: BuildProgress, lines: int = 12) -> str:
     if tail:
         out.append(f"Last lines of its output (full log: {step.log_path}):")
         out.extend("  | " + line for line in tail.splitlines())
+    if getattr(step, "clipped", False):
+        from ..models.build_buildkit import CLIPPED_LOG_ADVICE
+
+        out.append(f"The engine clipped this step's output ({step.clipped_at}); {CLIPPED_LOG_ADVICE}.")
     return "\n".join(out)
 
 
@@ -158,13 +181,15 @@ def build_summary_text(progress: BuildProgress | None) -> str:
     """The final (or current) state of a build in plain text."""
     if progress is None:
         return "<build>"
-    out = [f"Build {header_text(progress)}", f"  engine: {progress.engine}"]
+    out = [f"Build {header_text(progress)}", f"  engine: {progress.engine} · builder: {progress.builder}"]
     out.extend(_step_line(step) for step in progress.steps)
     out.extend(_pending_line(*pending) for pending in pending_steps(progress))
     if progress.state == FAILED:
         out.append(failure_text(progress))
     if progress.state == CANCELLED:
-        out.append("Cancelled: the stream was closed and the intermediate containers removed; nothing tagged.")
+        out.append("Cancelled: the build was stopped on the engine; nothing tagged." if progress.builder == "buildkit"
+                   else "Cancelled: the stream was closed and the intermediate containers removed; nothing tagged.")
+    out.extend(progress.warnings)
     return "\n".join(out)
 
 
@@ -174,6 +199,7 @@ def build_html(progress: BuildProgress | None) -> str:
         return "<pre>&lt;build&gt;</pre>"
     colour = STATE_COLOURS.get(progress.state, "#333")
     rows = []
+    timeline = getattr(progress, "builder", "") == "buildkit"  # stages side by side: where the time went
     for step in progress.steps:
         step_colour = STATE_COLOURS.get(step.state, "#333")
         log = ""
@@ -194,7 +220,8 @@ def build_html(progress: BuildProgress | None) -> str:
             f'<td style="color:{step_colour};font-weight:600">{escape(step.state)}</td>'
             f'<td style="text-align:right">{step.seconds:.1f} s</td>'
             f'<td><code>{escape(step.layer_id or "")}</code></td>'
-            "</tr>"
+            + (f"<td>{_timeline_bar(step, progress)}</td>" if timeline else "")
+            + "</tr>"
         )
     failure = ""
     if progress.state == FAILED:
@@ -203,9 +230,31 @@ def build_html(progress: BuildProgress | None) -> str:
     return (
         '<div class="dockmagic-build-snapshot">'
         f'<div style="font-weight:600;color:{colour}">Build {escape(header_text(progress))}</div>'
-        f'<div style="color:#6b7280;font-size:90%">{escape(progress.engine)}</div>'
+        f'<div style="color:#6b7280;font-size:90%">{escape(progress.engine)} · '
+        f"builder: {escape(progress.builder)}</div>"
         f"{failure}"
         '<table style="border-collapse:collapse">'
-        "<thead><tr><th>step</th><th>instruction</th><th>state</th><th>time</th><th>layer</th></tr></thead>"
+        "<thead><tr><th>step</th><th>instruction</th><th>state</th><th>time</th><th>layer</th>"
+        f"{'<th>timeline (orange: longest chain; hatched: cached)</th>' if timeline else ''}</tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table></div>"
     )
+
+
+def _timeline_bar(step, progress) -> str:
+    """A step's bar from its start to its end on the build's time axis, for the static snapshot."""
+    if step.started_at is None:
+        return ""
+    span = max(progress.seconds, 0.1)
+    left = min(100.0, max(0.0, 100 * (step.started_at - progress.started_at) / span))
+    width = min(100.0 - left, 100 * (step.seconds or 0) / span)
+    if getattr(step, "critical", False):
+        paint = "#f97316" if step.state != CACHED else "repeating-linear-gradient(135deg,#f97316 0 3px,#ffedd5 3px 6px)"
+    elif step.state == CACHED:
+        paint = "repeating-linear-gradient(135deg,#d1d5db 0 3px,#f9fafb 3px 6px)"
+    else:
+        paint = STATE_COLOURS.get(step.state, "#9ca3af")
+    what = step.state + (", longest chain" if getattr(step, "critical", False) else "")
+    title = escape(f"{step.label or step.instruction}: {what}, {step.seconds or 0:.1f} s")
+    return (f'<div style="position:relative;width:160px;height:10px;background:#f3f4f6" title="{title}">'
+            f'<div style="position:absolute;left:{left:.1f}%;width:max(2px,{width:.1f}%);height:100%;'
+            f'background:{paint}"></div></div>')

@@ -81,22 +81,29 @@ class LiveBuildView:
         self.flush()
 
     def flush(self) -> None:
-        """Send what changed since the last flush, in one message."""
+        """Send what changed since the last flush, in one message, at least ``interval`` after the previous one
+        (the build's end flushes at once from two places: they wait their turn too)."""
         with self._lock:
+            wait = self.interval - (time.monotonic() - self._last_flush)
+            if wait > 0:
+                time.sleep(wait)
             progress = self.progress
             header = header_state(progress)
             steps = steps_state(progress)
             entries = []
             for index, step in enumerate(progress.steps):
-                new = step.line_count - self._sent_lines.get(index, 0)
+                # Counted by the row's own key where it has one: a BuildKit row keeps it when an internal
+                # row appears before it.
+                sent_key = getattr(step, "key", index)
+                new = step.line_count - self._sent_lines.get(sent_key, 0)
                 if new <= 0:
                     continue
                 take = min(new, len(step.tail), MAX_LINES_PER_FLUSH)
                 tail = step.tail
                 lines = [list(tail[i]) for i in range(len(tail) - take, len(tail))]
                 entries.append({"step": index, "lines": lines, "line_count": step.line_count,
-                                "skipped": new - take})
-                self._sent_lines[index] = step.line_count
+                                "skipped": new - take, "key": str(getattr(step, "key", "") or "")})
+                self._sent_lines[sent_key] = step.line_count
             widget = self.widget
             with widget.hold_sync():
                 # While building, elapsed changes at every flush and the page ticks it on by itself: only a
@@ -191,6 +198,10 @@ def header_state(progress: BuildProgress) -> dict:
         "error": progress.error or "",
         "replay_of": progress.replay_of or "",
         "log_dir": progress.log_dir,
+        "builder": progress.builder,
+        "warnings": list(progress.warnings),
+        # BuildKit's --target (its rows of stages not needed say so).
+        "target": getattr(getattr(progress, "graph", None), "target", None) or "",
     }
 
 
@@ -212,9 +223,39 @@ def step_state(step, build_started_at: float) -> dict:
         "instruction": step.instruction,
         "state": step.state,
         # From the build's start: the page adds its own clock's ticks, never comparing two clocks.
-        "started_after": round(step.started_at - build_started_at, 2),
+        "started_after": (round(step.started_at - build_started_at, 2) if step.started_at is not None
+                          else None),  # None: a BuildKit row not started (pending, skipped)
         "seconds": round(step.seconds, 2) if step.finished_at is not None else None,
         "layer_id": step.layer_id or "",
         "line_count": step.line_count,
         "log_path": step.log_path,
+        # BuildKit's (the legacy builder's steps: their stage, their start, and the defaults).
+        "stage": step.stage or "",
+        "started": step.started_at,
+        "internal": getattr(step, "internal", False),
+        "critical": getattr(step, "critical", False),
+        "clipped": getattr(step, "clipped_at", None) or "",
+        "statuses": [status_state(status) for status in getattr(step, "statuses", ())],
+        # The row's own name, where it has one (BuildKit's): the page keeps its log by it, not by place.
+        "key": str(getattr(step, "key", "") or ""),
     }
+
+
+def status_state(status) -> dict:
+    """A BuildKit status (bytes of the context sent, of a layer exported...) as the page reads it."""
+    return {"id": status.id, "name": status.name or status.id, "current": status.current, "total": status.total,
+            "started": status.started, "completed": status.completed, "text": status_text(status)}
+
+
+def status_text(status) -> str:
+    """"12.3 MB of 40.1 MB · 5.1 MB/s": the sizes as human_size writes them everywhere (so the page needs no
+    sizes of its own); the speed over the status's own times (the engine's clock, or the kernel's for the
+    upload the client counts)."""
+    if not status.total and not status.current:
+        return ""
+    text = human_size(status.current) + (f" of {human_size(status.total)}" if status.total else "")
+    if status.started is not None:
+        end = status.completed if status.completed is not None else time.time()
+        if end - status.started > 0.05 and status.current:
+            text += f" · {human_size(status.current / (end - status.started))}/s"
+    return text

@@ -22,8 +22,16 @@ class DockerfileCheck(TextAndHtml):
         out = [f"Dockerfile check: {len(steps)} instructions, "
                + (f"{len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}" if self.problems
                   else "no problems found")]
-        for number, instruction in enumerate(self.instructions, 1):
-            out.append(f"  {number:>2}. line {instruction.line:<3} {instruction.written}")
+        # Columns aligned left, each as wide as its longest entry; the instruction as its author wrote it
+        # (a continuation or heredoc line under its first, indented to the same column).
+        numbers = [f"{number}." for number in range(1, len(self.instructions) + 1)]
+        places = [f"line {instruction.line}" for instruction in self.instructions]
+        number_width = max(map(len, numbers), default=0)
+        place_width = max(map(len, places), default=0)
+        for number, place, instruction in zip(numbers, places, self.instructions, strict=True):
+            first, *rest = instruction.shown.split("\n")
+            out.append(f"  {number:<{number_width}} {place:<{place_width}} {first}")
+            out.extend(f"  {'':<{number_width}} {'':<{place_width}} {line}" for line in rest)
         for problem in self.problems:
             out.append(f"  line {problem.line}: {problem.message} [{problem.rule}]")
         return "\n".join(out)
@@ -32,7 +40,7 @@ class DockerfileCheck(TextAndHtml):
         flagged = {problem.line for problem in self.problems}
         rows = "".join(
             f'<tr style="{"background:#fef2f2" if i.line in flagged else ""}"><td>{n}</td><td>line {i.line}</td>'
-            f"<td><code>{escape(i.written)}</code></td></tr>"
+            f'<td style="text-align:left"><pre style="margin:0">{escape(i.shown)}</pre></td></tr>'
             for n, i in enumerate(self.instructions, 1)
         )
         problems = "".join(
@@ -43,4 +51,4 @@ class DockerfileCheck(TextAndHtml):
                    f"<ul>{problems}</ul>"
                    if self.problems else '<div style="color:#15803d;font-weight:600">No problems found</div>')
         return (f'<div class="dockmagic-check">{verdict}<table><thead><tr><th>#</th><th>where</th>'
-                f"<th>instruction</th></tr></thead><tbody>{rows}</tbody></table></div>")
+                f"<th style='text-align:left'>instruction</th></tr></thead><tbody>{rows}</tbody></table></div>")

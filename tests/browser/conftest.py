@@ -124,12 +124,14 @@ def screenshot(page, name: str, locator=None):
 
 # Watches the kernel's messages in the page: the widget manager is ready for widgets once it has had its
 # first comm_info_reply (a cell run before that can show "Error displaying widget: model not found", since
-# the kernel's comm_open came before the manager listened); window.dmCommMessages counts the widgets' updates.
+# the kernel's comm_open came before the manager listened); window.dmCommMessages counts the widgets' updates,
+# window.dmCommTimes holds when the kernel sent each (its header's date, in ms).
 WATCH_KERNEL_MESSAGES = """
 if (!window.dmWatchingKernel) {
   window.dmWatchingKernel = true;
   window.dmWidgetManagerReady = false;
   window.dmCommMessages = 0;
+  window.dmCommTimes = [];
   const NativeWebSocket = window.WebSocket;
   window.WebSocket = class extends NativeWebSocket {
     constructor(...args) {
@@ -139,6 +141,8 @@ if (!window.dmWatchingKernel) {
         const type = (text.match(/"msg_type":\\s*"([a-z_]+)"/) || [])[1];
         if (type === "comm_info_reply") window.dmWidgetManagerReady = true;
         if (type === "comm_msg") window.dmCommMessages += 1;
+        const date = (text.match(/"date":\\s*"([^"]+)"/) || [])[1];   // the header's, which comes first
+        if (type === "comm_msg" && date) window.dmCommTimes.push(Date.parse(date));
       });
     }
   };

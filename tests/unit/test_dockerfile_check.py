@@ -45,7 +45,7 @@ def test_clean_dockerfile_reports_its_steps(ipython_shell, capsys):
     assert check.ok
     text = capsys.readouterr().out
     assert "3 instructions, no problems found" in text
-    assert "line 2   RUN apt-get update && apt-get install -y figlet" in text
+    assert "2. line 2 RUN apt-get update && apt-get install -y figlet" in text
 
 
 def test_check_needs_no_engine(ipython_shell, monkeypatch, capsys):
@@ -63,3 +63,56 @@ def test_check_html_escapes_instructions():
     instructions, problems = find_problems("FROM busybox\nRUN echo '<script>alert(1)</script>'\n")
     html = DockerfileCheck(instructions, problems)._html()
     assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+HEREDOC = "FROM busybox\nRUN <<EOF\necho hi\napt-get install figlet\nEOF\nrun --mount=type=cache,target=/c true\n"
+
+
+def test_heredoc_body_is_no_instruction_and_is_checked():
+    instructions, problems = find_problems(HEREDOC)
+    assert [i.keyword for i in instructions] == ["FROM", "RUN", "RUN"]
+    assert instructions[1].end_line == 5
+    assert instructions[1].heredocs == ("echo hi\napt-get install figlet",)
+    # The body is not read as instructions ECHO and EOF; the apt-get in it is judged.
+    assert [(p.line, p.rule) for p in problems] == [(2, "apt-install-without-y")]
+
+
+def test_check_shows_the_authors_text_aligned_left():
+    from dockmagic.views.dockerfile_check import DockerfileCheck
+
+    text = HEREDOC + "RUN true\n" * 8
+    lines = DockerfileCheck(*find_problems(text))._text().splitlines()
+    assert "  1.  line 1  FROM busybox" in lines
+    assert "  2.  line 2  RUN <<EOF" in lines
+    assert "              echo hi" in lines
+    assert "  3.  line 6  run --mount=type=cache,target=/c true" in lines  # as written, not upper-cased
+    assert "  11. line 14 RUN true" in lines
+
+
+def test_flags_and_command():
+    text = "FROM busybox\nRUN --mount=type=cache,target=/c --network=host apt-get install x\n"
+    instruction = find_problems(text)[0][1]
+    assert instruction.flags == ["--mount=type=cache,target=/c", "--network=host"]
+    assert instruction.command == "apt-get install x"
+
+
+@pytest.mark.parametrize("builder, rules_expected", [
+    ("legacy", {"heredoc", "legacy-mount", "legacy-chmod"}),
+    ("buildkit", {"heredoc", "needs-session", "syntax-frontend"}),
+])
+def test_what_each_builder_rejects(builder, rules_expected):
+    text = ("# syntax=docker/dockerfile:1\nFROM busybox\nRUN <<EOF\ntrue\nEOF\nCOPY --chmod=755 a /a\n"
+            "RUN --mount=type=secret,id=token cat /run/secrets/token\n")
+    found = {p.rule for p in find_problems(text, builder, "Docker Engine 20.10.24")[1]}
+    assert found == rules_expected
+    heredoc = next(p for p in find_problems(text, builder, "Docker Engine 20.10.24")[1] if p.rule == "heredoc")
+    assert "Docker Engine 23 or newer (Docker Engine 20.10.24 is there)" in heredoc.message
+
+
+def test_a_quoted_heredoc_marker_is_text():
+    # As %docker_dockerfile writes a session's shell heredoc: inside quotes, <<EOF opens nothing.
+    text = ("FROM busybox\nRUN eval \"$(printf '%s\\n' \\\n    'cat > conf.txt <<EOF' \\\n    'name=demo' \\\n"
+            "    'EOF')\"\nRUN <<-\"X\" cat\n\tbody\n\tX\n")
+    instructions = find_problems(text)[0]
+    assert [(i.keyword, i.line, i.heredocs) for i in instructions] == [
+        ("FROM", 1, ()), ("RUN", 2, ()), ("RUN", 6, ("\tbody",))]
