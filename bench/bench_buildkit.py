@@ -23,6 +23,7 @@ import pathlib
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 
@@ -83,7 +84,7 @@ class Case:
         self.name, self.dockerfile, self.tag, self.no_cache = name, dockerfile, tag, no_cache
         self.times = {"floor": [], "magic": [], "build()": []}
         self.kernel_runs = []
-        self.results = []
+        self.logs = []  # the last step's log of each in-process build
 
     def run(self, api, kernel: BenchKernel, order: int, sample_memory: bool = False) -> None:
         def floor():
@@ -99,7 +100,8 @@ class Case:
             seconds, result = in_process_build(self.dockerfile, self.tag, self.no_cache)
             assert result.ok, result.error
             self.times["build()"].append(seconds)
-            self.results.append(result)
+            # Read now: another process's builds (the kernel's) may prune this build's log folder later.
+            self.logs.append(result.steps[-1].log or "")
 
         actions = [floor, magic, in_process]
         for action in actions[order % 3:] + actions[:order % 3]:
@@ -107,13 +109,15 @@ class Case:
         print(f"{self.name}: " + ", ".join(f"{k} {v[-1]:.3f}" for k, v in self.times.items()), flush=True)
 
     def paired_ratio(self, who: str) -> float:
-        return statistics.median(a / b for a, b in zip(self.times[who], self.times["floor"]))
+        return statistics.median(a / b for a, b in zip(self.times[who], self.times["floor"], strict=True))
 
 
 def main() -> str:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--cached-runs", type=int, default=15, help="runs of (a), which is short and noisy")
+    parser.add_argument("--results", default="buildkit.md", help="file written in bench/results/")
     args = parser.parse_args()
     load_before = " ".join(f"{value:.1f}" for value in os.getloadavg())
     engine = connect()
@@ -133,7 +137,7 @@ def main() -> str:
         floor_build(api, CACHED, tag + "-a", no_cache=False)
         assert kernel.run(magic_cell(CACHED, tag + "-a", False)).status == "ok"
         in_process_build(CACHED, tag + "-a", False)
-        for order in range(args.runs):
+        for order in range(args.cached_runs):
             cases["a"].run(api, kernel, order)
         for order in range(args.runs):
             cases["b"].run(api, kernel, order, sample_memory=True)
@@ -144,26 +148,26 @@ def main() -> str:
         kernel.close()
         subprocess.run(["docker", "rmi", "-f", *(case.tag for case in cases.values())],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    temp_entries, listing = temp_folder_cost()
     load_after = " ".join(f"{value:.1f}" for value in os.getloadavg())
-    report = render(cases, args, load_before, load_after, engine.describe())
+    report = render(cases, args, load_before, load_after, engine.describe(), temp_entries, listing)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "buildkit.md").write_text(report)
+    (RESULTS / args.results).write_text(report)
     print(report)
     return report
 
 
-def render(cases, args, load_before, load_after, engine_name) -> str:
+def render(cases, args, load_before, load_after, engine_name, temp_entries, listing) -> str:
     med = statistics.median
     verdict = lambda ok: "met" if ok else "**missed**"  # noqa: E731
     a, b, one, two = cases["a"], cases["b"], cases["one"], cases["two"]
 
     # What the engine's clipping left of (b)'s log, as dockmagic kept it (the last in-process build).
-    run_step = b.results[-1].steps[-1]
-    kept = run_step.log or ""
+    kept = b.logs[-1]
     kept_lines = kept.splitlines()
     clipped_note = next((line for line in kept_lines if "clipped" in line), "no clipping line")
     numbers = [line for line in kept_lines if line.strip().isdigit()]
-    last_number = numbers[-1].strip() if numbers else "none"
+    last_number = f"{max(int(n) for n in numbers):,}" if numbers else "none"
 
     runs_b = b.kernel_runs
     busiest = max(busiest_second(run.comm_messages) for run in runs_b)
@@ -172,9 +176,9 @@ def render(cases, args, load_before, load_after, engine_name) -> str:
     rate = med(len(run.comm_messages) / run.seconds for run in runs_b)
     busiest_other = max(busiest_second(run.comm_messages) for case in (a, one, two) for run in case.kernel_runs)
 
-    stages_magic = med(x / y for x, y in zip(two.times["magic"], one.times["magic"]))
-    stages_floor = med(x / y for x, y in zip(two.times["floor"], one.times["floor"]))
-    stages_build = med(x / y for x, y in zip(two.times["build()"], one.times["build()"]))
+    stages_magic = med(x / y for x, y in zip(two.times["magic"], one.times["magic"], strict=True))
+    stages_floor = med(x / y for x, y in zip(two.times["floor"], one.times["floor"], strict=True))
+    stages_build = med(x / y for x, y in zip(two.times["build()"], one.times["build()"], strict=True))
 
     def row(label, case, target=None):
         ratio_magic, ratio_build = case.paired_ratio("magic"), case.paired_ratio("build()")
@@ -186,13 +190,15 @@ def render(cases, args, load_before, load_after, engine_name) -> str:
                     for case in cases.values())
     return f"""## BuildKit: %%dockerfile --builder buildkit vs the raw stream (bench/bench_buildkit.py)
 
-Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, engine: `{engine_name}`, {args.runs} runs each,
+Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, engine: `{engine_name}`, {args.runs} runs each ({args.cached_runs} of (a)),
 alternating (which goes first rotates), load average {load_before} before and {load_after} after (2 cores,
 shared with other work). The docker CLI here cannot use BuildKit (no buildx), so the floor is the same
 request, `POST /build?version=2` with the same context tar, networkmode none, pull=0 and the same tag,
 posted with docker-py's low-level APIClient and its stream read to the end, decoding nothing. `%%dockerfile`
 ran in a Jupyter kernel with its live widget; `build()` is `dockmagic.build(builder="buildkit")` in-process.
 Ratios are the median of the ratios of adjacent runs (fairer than a ratio of medians on a loaded machine).
+The temporary folder ({tempfile.gettempdir()}) held {temp_entries:,} entries: listing them, as dockmagic does
+before each build to prune old build logs, took {listing * 1000:.0f} ms (median of 5).
 
 | work | floor (docker-py) | %%dockerfile | ratio | build() | ratio | target (%%dockerfile) |
 | --- | --- | --- | --- | --- | --- | --- |
@@ -220,12 +226,23 @@ During (b):
 | widget messages in the busiest second, cases (a) and (c) | {busiest_other} | <= 10 ({verdict(busiest_other <= 10)}) |
 
 What the engine's clipping left of (b)'s {args.lines:,} lines: {len(kept.encode()):,} bytes, {len(numbers):,}
-lines of output (the last kept: {last_number}), then `{clipped_note.strip()}`. On Engine 20.10 BuildKit's
+lines of output (the highest number kept: {last_number}), then `{clipped_note.strip()}`. On Engine 20.10 BuildKit's
 limit is a rate (200 KiB/s) on the step's log, so what is kept depends on how fast the step prints.
 
 Raw runs (s):
 {raw}
 """  # noqa: E501 (a markdown table row is one line)
+
+
+def temp_folder_cost() -> tuple[int, float]:
+    """How many entries the temporary folder holds, and how long listing it takes (median of 5)."""
+    folder = tempfile.gettempdir()
+    times = []
+    for _ in range(5):
+        started = time.perf_counter()
+        [name for name in os.listdir(folder) if name.startswith("dockmagic-build-")]
+        times.append(time.perf_counter() - started)
+    return len(os.listdir(folder)), statistics.median(times)
 
 
 def fmt(values):
