@@ -12,7 +12,10 @@ the machine is shared, so the figure is the median of the ratios of adjacent run
 (the engine clips the log: what it leaves is counted); (c) two independent stages each ``RUN sleep 3`` and a
 final stage using both, --no-cache, against one 3-second stage built the same way.
 
-Usage: python bench/bench_buildkit.py [--runs N] [--lines N]
+Usage: python bench/bench_buildkit.py [--runs N] [--lines N] [--results NAME.md]
+dockmagic lists the temporary folder before each build (to prune old build logs), so a crowded /tmp costs
+it time: ``TMPDIR=$(mktemp -d) python bench/bench_buildkit.py --results buildkit-clean-tmp.md`` measures
+the same with an empty one.
 """
 
 from __future__ import annotations
@@ -188,7 +191,7 @@ def render(cases, args, load_before, load_after, engine_name, temp_entries, list
 
     raw = "\n".join(f"- {case.name}: " + "; ".join(f"{who} {fmt(times)}" for who, times in case.times.items())
                     for case in cases.values())
-    return f"""## BuildKit: %%dockerfile --builder buildkit vs the raw stream (bench/bench_buildkit.py)
+    return f"""## BuildKit: %%dockerfile --builder buildkit vs the raw stream (bench/bench_buildkit.py, {tempfile.gettempdir()})
 
 Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, engine: `{engine_name}`, {args.runs} runs each ({args.cached_runs} of (a)),
 alternating (which goes first rotates), load average {load_before} before and {load_after} after (2 cores,

@@ -28,8 +28,10 @@ def main() -> int:
         print(f"running {script} ...", flush=True)
         if subprocess.run([sys.executable, str(BENCH / script)], cwd=BENCH.parent).returncode != 0:
             failed.append(script)
-    sections = [(BENCH / "results" / result).read_text() for _, result in BENCHMARKS
-                if (BENCH / "results" / result).exists()]
+    # Each benchmark's section, then its variants (bench/results/NAME-*.md: the same script run otherwise).
+    sections = [path.read_text() for _, result in BENCHMARKS
+                for path in sorted((BENCH / "results").glob(result)) + sorted(
+                    (BENCH / "results").glob(result.replace(".md", "-*.md")))]
     machine = subprocess.run(["sh", "-c", "nproc; free -g | awk '/Mem/ {print $2}'"], capture_output=True,
                              text=True).stdout.split()
     header = (
