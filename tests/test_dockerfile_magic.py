@@ -58,7 +58,7 @@ def test_cached_rebuild_prints_using_cache(ipython_shell, tag, capsys, builder, 
     ipython_shell.run_cell_magic("dockerfile", f"-t {tag} -o again --builder {builder}", cell)
     printed = capsys.readouterr().out
     assert says_cached in printed
-    assert ipython_shell.user_ns["again"].cached_steps == 1
+    assert ipython_shell.user_ns["again"].steps[-1].cached
 
 
 def test_quiet_shows_only_the_summary(ipython_shell, tag, capsys):

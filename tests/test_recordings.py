@@ -61,7 +61,7 @@ def test_cells_record_with_an_engine_and_replay_without(ipython_shell, tmp_path,
     assert "no container engine is reachable" in replay and "replay" in replay.lower()
     assert "recorded build output" in replay
     assert shell.user_ns["built"].image_id == shell.user_ns["again"].image_id
-    assert shell.user_ns["again"].cached_steps == 1
+    assert shell.user_ns["again"].steps[-1].cached  # the RUN (a FROM may be resolved again by BuildKit)
     assert shell.user_ns["broken"].exit_code == 2
     assert str(replayed_diff) == str(live_diff)
     assert replayed_diff.counts == live_diff.counts

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -68,6 +69,16 @@ _HEREDOC = re.compile(r"<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\2")
 _HEREDOC_KEYWORDS = ("RUN", "COPY", "ADD")
 
 
+def _heredoc_openers(instruction: str) -> list[tuple[str, str, str]]:
+    """The heredocs an instruction opens: its words (quotes read as a shell reads them) that are a whole
+    ``<<EOF``; a ``<<EOF`` inside a quoted string is text, as BuildKit reads it."""
+    try:
+        words = shlex.split(instruction, posix=False)
+    except ValueError:
+        return []
+    return [match.groups() for match in map(_HEREDOC.fullmatch, words[1:]) if match]
+
+
 def _cut_heredocs(text: str) -> tuple[str, dict[int, tuple[int, list[str], list[str]]]]:
     """``text`` with its heredoc bodies blanked (the line numbers kept), and for each instruction that
     opens heredocs, by its first line (0-based): its last line, its bodies, the lines as written."""
@@ -83,9 +94,9 @@ def _cut_heredocs(text: str) -> tuple[str, dict[int, tuple[int, list[str], list[
         if continued:
             index += 1
             continue
-        logical = " ".join(lines[start:index + 1])
+        logical = " ".join(line.rstrip().removesuffix("\\") for line in lines[start:index + 1])
         words = logical.split(None, 1)
-        openers = _HEREDOC.findall(logical) if words and words[0].upper() in _HEREDOC_KEYWORDS else []
+        openers = _heredoc_openers(logical) if words and words[0].upper() in _HEREDOC_KEYWORDS else []
         bodies, end = [], index
         for dash, _, word in openers:
             body = []

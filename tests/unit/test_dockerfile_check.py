@@ -107,3 +107,12 @@ def test_what_each_builder_rejects(builder, rules_expected):
     assert found == rules_expected
     heredoc = next(p for p in find_problems(text, builder, "Docker Engine 20.10.24")[1] if p.rule == "heredoc")
     assert "Docker Engine 23 or newer (Docker Engine 20.10.24 is there)" in heredoc.message
+
+
+def test_a_quoted_heredoc_marker_is_text():
+    # As %docker_dockerfile writes a session's shell heredoc: inside quotes, <<EOF opens nothing.
+    text = ("FROM busybox\nRUN eval \"$(printf '%s\\n' \\\n    'cat > conf.txt <<EOF' \\\n    'name=demo' \\\n"
+            "    'EOF')\"\nRUN <<-\"X\" cat\n\tbody\n\tX\n")
+    instructions = find_problems(text)[0]
+    assert [(i.keyword, i.line, i.heredocs) for i in instructions] == [
+        ("FROM", 1, ()), ("RUN", 2, ()), ("RUN", 6, ("\tbody",))]
