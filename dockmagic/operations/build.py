@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from .. import notices
 from ..engine import Engine, connect
-from ..engine import json_messages as _messages  # noqa: F401 (the name the stream tests import)
 from ..errors import DockerBuildError, DockerfileError, DockmagicError, InvalidInput
 from ..models.build import DONE, FAILED, BuildProgress, StepProgress
 from ..models.build_buildkit import BuildKitProgress
@@ -26,7 +24,7 @@ from ..parsing.dockerfile import LEGACY, builder_problems, check_buildable, from
 from .build_buildkit import network_mode, notifier, pull_bases, refuse_what_buildkit_cannot, run_buildkit_build
 from .build_choice import BUILDKIT, choose_builder
 from .build_legacy import run_legacy_build
-from .build_logs import DEFAULT_PREFIX, KEEP_BUILD_LOGS, keep_while_alive, prune_build_logs
+from .build_logs import KEEP_BUILD_LOGS, default_log_root, keep_while_alive, new_log_folder, prune_build_logs
 from .context import folder_dockerfile_warning, links_leaving_context, make_context
 from .names import check_image_reference
 
@@ -238,15 +236,12 @@ def build(
         refuse_what_buildkit_cannot(dockerfile, instructions, engine)
     elif not engine.is_podman:
         refuse_what_legacy_cannot(dockerfile, instructions)
-    if log_dir:
-        # A folder per build: logs are step-001.log, ..., so two builds sharing one folder (two at once,
-        # or one after another) would append to each other's logs.
-        os.makedirs(log_dir, exist_ok=True)
-        prune_build_logs(_others_kept(keep_build_logs), max_log_bytes, folder=log_dir, prefix="build-")
-        log_dir = tempfile.mkdtemp(prefix="build-", dir=log_dir)
-    else:
-        prune_build_logs(_others_kept(keep_build_logs), max_log_bytes, prefix=DEFAULT_PREFIX)
-        log_dir = tempfile.mkdtemp(prefix=DEFAULT_PREFIX)
+    # A folder per build: logs are step-001.log, ..., so two builds sharing one folder (two at once, or
+    # one after another) would append to each other's logs.
+    log_root = log_dir or default_log_root()
+    os.makedirs(log_root, exist_ok=True)
+    prune_build_logs(_others_kept(keep_build_logs), max_log_bytes, folder=log_root)
+    log_dir = new_log_folder(log_root)
     early_warnings: list[str] = []
     if chosen == BUILDKIT:
         network = network_mode(engine, network, early_warnings.append)

@@ -1,5 +1,5 @@
 """Build logs on disk, kept bounded: each build writes its steps' full output to a folder of its own
-(``/tmp/dockmagic-build-*`` by default), and the oldest folders are removed as new builds start.
+(``build-*`` in ``/tmp/dockmagic-builds`` by default), and the oldest folders are removed as new builds start.
 
 A folder that a build of this process still refers to (its :class:`BuildProgress` or a
 :class:`BuildResult` is alive: a result bound in the notebook, a widget) is never removed, so ``.log``
@@ -15,7 +15,22 @@ import weakref
 
 # How many build log folders are kept in one place by default (DockMagic settings may change it).
 KEEP_BUILD_LOGS = 50
-DEFAULT_PREFIX = "dockmagic-build-"
+LOG_FOLDER_PREFIX = "build-"
+
+
+def default_log_root() -> str:
+    """The folder that holds build log folders when DockMagic.log_dir names none: a folder of its own in
+    the system's temporary folder, so that pruning lists only build logs, however full /tmp is."""
+    root = os.path.join(tempfile.gettempdir(), "dockmagic-builds")
+    os.makedirs(root, mode=0o700, exist_ok=True)
+    return root
+
+
+def new_log_folder(root: str | None = None) -> str:
+    """A new, empty folder for one build's logs in ``root`` (default: :func:`default_log_root`)."""
+    root = root or default_log_root()
+    os.makedirs(root, exist_ok=True)
+    return tempfile.mkdtemp(prefix=LOG_FOLDER_PREFIX, dir=root)
 
 # (weak reference to an object that reads the logs, its folder): the folders in use in this process.
 _in_use: list[tuple[weakref.ref, str]] = []
@@ -44,12 +59,12 @@ def _folder_size(path: str) -> int:
 
 
 def prune_build_logs(keep: int | None = KEEP_BUILD_LOGS, max_bytes: int | None = None, *,
-                     folder: str | None = None, prefix: str = DEFAULT_PREFIX) -> list[str]:
-    """Remove the oldest build log folders (``folder/prefix*``, by default the temporary folder's
-    ``dockmagic-build-*``) beyond the newest ``keep`` and, with ``max_bytes``, until the rest take at
+                     folder: str | None = None, prefix: str = LOG_FOLDER_PREFIX) -> list[str]:
+    """Remove the oldest build log folders (``folder/prefix*``, by default ``build-*`` in
+    :func:`default_log_root`) beyond the newest ``keep`` and, with ``max_bytes``, until the rest take at
     most that many bytes. Folders in use in this process (see :func:`keep_while_alive`) are never
     removed, nor counted against ``keep``. Returns the removed folders, oldest first."""
-    folder = folder or tempfile.gettempdir()
+    folder = folder or default_log_root()
     try:
         names = [name for name in os.listdir(folder) if name.startswith(prefix)]
     except OSError:

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 
 from ..errors import InvalidInput
 from ..models.build import BuildProgress
 from ..models.build_buildkit import BuildKitProgress
 from ..parsing.build_stream import build_events
+from .build_logs import new_log_folder
 
 
 def read_recording(path: str) -> tuple[dict, list]:
@@ -102,7 +102,7 @@ def replay_build(path: str, log_dir: str | None = None) -> BuildProgress:
     header, timed = read_recording(path)
     if header.get("kind") != "build":
         raise InvalidInput(f"{path!r} records a {header.get('kind')!r}, not a build.")
-    log_dir = log_dir or tempfile.mkdtemp(prefix="dockmagic-replay-")
+    log_dir = new_log_folder(log_dir)
     builder = header.get("builder") or "legacy"
     if builder == "buildkit":
         # BuildKit's messages carry the engine's own times: the replay's clock is the build's.

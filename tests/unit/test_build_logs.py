@@ -19,22 +19,22 @@ class Holder:
 
 
 def test_the_oldest_folders_beyond_the_newest_kept_ones_are_removed(tmp_path):
-    folders = [make_log_folder(tmp_path, f"dockmagic-build-{n}", age=n) for n in range(5)]
+    folders = [make_log_folder(tmp_path, f"build-{n}", age=n) for n in range(5)]
     (tmp_path / "someone-else").mkdir()
 
     removed = prune_build_logs(keep=2, folder=str(tmp_path))
 
     assert removed == folders[:3]
-    assert sorted(os.listdir(tmp_path)) == ["dockmagic-build-3", "dockmagic-build-4", "someone-else"]
+    assert sorted(os.listdir(tmp_path)) == ["build-3", "build-4", "someone-else"]
 
 
 def test_a_folder_a_live_result_refers_to_is_kept_until_the_result_is_gone(tmp_path):
-    oldest = make_log_folder(tmp_path, "dockmagic-build-old", age=0)
-    make_log_folder(tmp_path, "dockmagic-build-new", age=1)
+    oldest = make_log_folder(tmp_path, "build-old", age=0)
+    make_log_folder(tmp_path, "build-new", age=1)
     result = Holder()
     keep_while_alive(result, oldest)
 
-    assert prune_build_logs(keep=0, folder=str(tmp_path)) == [str(tmp_path / "dockmagic-build-new")]
+    assert prune_build_logs(keep=0, folder=str(tmp_path)) == [str(tmp_path / "build-new")]
     assert os.path.isdir(oldest)
 
     del result
@@ -52,6 +52,6 @@ def test_a_byte_budget_removes_the_oldest_until_the_rest_fits(tmp_path):
 
 
 def test_no_limit_removes_nothing(tmp_path):
-    make_log_folder(tmp_path, "dockmagic-build-a", age=0)
+    make_log_folder(tmp_path, "build-a", age=0)
     assert prune_build_logs(keep=None, folder=str(tmp_path)) == []
-    assert os.listdir(tmp_path) == ["dockmagic-build-a"]
+    assert os.listdir(tmp_path) == ["build-a"]

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
+from dockmagic.engine import json_messages as _messages
 from dockmagic.models.build import (
     BUILDING,
     CACHED,
@@ -30,7 +31,6 @@ from dockmagic.models.build import (
     LineAccumulator,
     displayable,
 )
-from dockmagic.operations.build import _messages
 from dockmagic.parsing import build_stream
 from dockmagic.parsing.build_stream import BuildFailed, StepStarted, build_events, parse_build_event
 from dockmagic.views.build_text import build_html, build_summary_text
