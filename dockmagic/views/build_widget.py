@@ -9,7 +9,6 @@ a silent step costs no messages.
 from __future__ import annotations
 
 import pathlib
-import threading
 import time
 
 import anywidget
@@ -18,6 +17,7 @@ import traitlets
 from ..models.build import FAILED, BuildProgress
 from .build_text import build_html, build_summary_text, failure_text, pending_steps
 from .display import widget_bundle
+from .throttle import Throttle
 from .units import human_size
 from .widget_scripts import widget_script
 
@@ -47,81 +47,63 @@ class LiveBuildView:
         self.progress = progress
         # The initial state travels with the widget's creation: no separate message for it.
         self.widget = widget or BuildWidget(header=header_state(progress), steps=[])
-        self.interval = interval
-        self.flushes = 0
-        self._last_flush = 0.0
         self._sent_lines: dict[int, int] = {}
         self._seq = 0
-        self._lock = threading.RLock()
-        self._timer: threading.Timer | None = None
+        self._throttle = Throttle(self._send, interval)
         progress.subscribe(self._on_change)
         self.widget.on_msg(self._on_message)
-        self._last_flush = time.monotonic()
+
+    @property
+    def interval(self) -> float:
+        return self._throttle.interval
+
+    @property
+    def flushes(self) -> int:
+        """How many messages the view sent."""
+        return self._throttle.flushes
 
     def _on_change(self, progress: BuildProgress) -> None:
-        if progress.finished:
-            self.close()
-            self.flush()
-            return
-        with self._lock:
-            if self._timer is not None:
-                return  # a flush is already due; it will carry this change too
-            wait = self.interval - (time.monotonic() - self._last_flush)
-            if wait > 0:
-                # A trailing flush, so that the last lines before a quiet spell are not held back.
-                self._timer = threading.Timer(wait, self._timed_flush)
-                self._timer.daemon = True
-                self._timer.start()
-                return
-        self.flush()
-
-    def _timed_flush(self) -> None:
-        with self._lock:
-            self._timer = None
-        self.flush()
+        self._throttle.changed(final=progress.finished)
 
     def flush(self) -> None:
         """Send what changed since the last flush, in one message, at least ``interval`` after the previous one
         (the build's end flushes at once from two places: they wait their turn too)."""
-        with self._lock:
-            wait = self.interval - (time.monotonic() - self._last_flush)
-            if wait > 0:
-                time.sleep(wait)
-            progress = self.progress
-            header = header_state(progress)
-            steps = steps_state(progress)
-            entries = []
-            for index, step in enumerate(progress.steps):
-                # Counted by the row's own key where it has one: a BuildKit row keeps it when an internal
-                # row appears before it.
-                sent_key = getattr(step, "key", index)
-                new = step.line_count - self._sent_lines.get(sent_key, 0)
-                if new <= 0:
-                    continue
-                take = min(new, len(step.tail), MAX_LINES_PER_FLUSH)
-                tail = step.tail
-                lines = [list(tail[i]) for i in range(len(tail) - take, len(tail))]
-                entries.append({"step": index, "lines": lines, "line_count": step.line_count,
-                                "skipped": new - take, "key": str(getattr(step, "key", "") or "")})
-                self._sent_lines[sent_key] = step.line_count
-            widget = self.widget
-            with widget.hold_sync():
-                # While building, elapsed changes at every flush and the page ticks it on by itself: only a
-                # change of anything else is worth a message (which then carries the elapsed time too).
-                if _without_clock(header) != _without_clock(widget.header):
-                    widget.header = header
-                if steps != widget.steps:
-                    widget.steps = steps
-                if entries:
-                    self._seq += 1
-                    widget.log_delta = {"seq": self._seq, "entries": entries}
-                if progress.finished:
-                    widget.log_tails = {
-                        str(index): [list(line) for line in list(step.tail)[-SAVED_TAIL_LINES:]]
-                        for index, step in enumerate(progress.steps)
-                    }
-            self.flushes += 1
-            self._last_flush = time.monotonic()
+        self._throttle.flush()
+
+    def _send(self) -> None:
+        progress = self.progress
+        header = header_state(progress)
+        steps = steps_state(progress)
+        entries = []
+        for index, step in enumerate(progress.steps):
+            # Counted by the row's own key where it has one: a BuildKit row keeps it when an internal
+            # row appears before it.
+            sent_key = getattr(step, "key", index)
+            new = step.line_count - self._sent_lines.get(sent_key, 0)
+            if new <= 0:
+                continue
+            take = min(new, len(step.tail), MAX_LINES_PER_FLUSH)
+            tail = step.tail
+            lines = [list(tail[i]) for i in range(len(tail) - take, len(tail))]
+            entries.append({"step": index, "lines": lines, "line_count": step.line_count,
+                            "skipped": new - take, "key": str(getattr(step, "key", "") or "")})
+            self._sent_lines[sent_key] = step.line_count
+        widget = self.widget
+        with widget.hold_sync():
+            # While building, elapsed changes at every flush and the page ticks it on by itself: only a
+            # change of anything else is worth a message (which then carries the elapsed time too).
+            if _without_clock(header) != _without_clock(widget.header):
+                widget.header = header
+            if steps != widget.steps:
+                widget.steps = steps
+            if entries:
+                self._seq += 1
+                widget.log_delta = {"seq": self._seq, "entries": entries}
+            if progress.finished:
+                widget.log_tails = {
+                    str(index): [list(line) for line in list(step.tail)[-SAVED_TAIL_LINES:]]
+                    for index, step in enumerate(progress.steps)
+                }
 
     def _on_message(self, widget, content, buffers) -> None:
         """The page asks for lines it does not hold: read them from the step's log file."""
@@ -137,10 +119,8 @@ class LiveBuildView:
                      "lines": [[line, False] for line in lines]})
 
     def close(self) -> None:
-        with self._lock:
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
+        """Drop a flush that is due (the build ended, or the view is closing)."""
+        self._throttle.cancel()
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         # The widget for live frontends, and a true text/HTML snapshot for everything else.

@@ -38,8 +38,12 @@ class Throttle:
         self.flush()
 
     def flush(self) -> None:
-        """Flush now."""
+        """Flush now, or once ``interval`` has passed since the last flush: two flushes asked for at once
+        (a model's end reported from two places) still reach the page an interval apart."""
         with self._lock:
+            wait = self.interval - (time.monotonic() - self._last)
+            if wait > 0:
+                time.sleep(wait)
             self._flush()
             self.flushes += 1
             self._last = time.monotonic()
