@@ -2,8 +2,10 @@
 
 The docker CLI keeps each context in ``$DOCKER_CONFIG/contexts/meta/<sha256 of the name>/meta.json`` (its
 endpoint) and ``contexts/tls/<sha256>/docker/{ca,cert,key}.pem`` (its TLS material); ``currentContext`` in
-``$DOCKER_CONFIG/config.json`` names the one in use (DOCKER_CONFIG defaults to ~/.docker). docker-py's
-:class:`docker.context.ContextAPI` reads that layout; this module adds the CLI's order of choice:
+``$DOCKER_CONFIG/config.json`` names the one in use (DOCKER_CONFIG defaults to ~/.docker). This module reads
+that layout itself: docker-py's ``ContextAPI`` finds the contexts only when config.json exists (it looks in
+the working directory otherwise), drops a context's description, and ignores a ca.pem without a client
+certificate. It also gives the CLI's order of choice:
 
     %config DockMagic.docker_host  >  DOCKER_HOST  >  DOCKER_CONTEXT  >  currentContext  >  default sockets
 
@@ -14,15 +16,12 @@ The context named ``default`` is "DOCKER_HOST, or the local sockets", as for the
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
 
-import docker.errors
-from docker.context import ContextAPI
-from docker.context.config import get_meta_file, get_tls_dir
 from docker.tls import TLSConfig
-from docker.utils.config import find_config_file
 
 from .errors import InvalidInput
 
@@ -60,12 +59,18 @@ class EngineChoice:
     context: str = DEFAULT_CONTEXT
     tls: TLSConfig | None = field(default=None, compare=False, repr=False)
     tls_folder: str | None = None
+    # For a context: what named it ("DOCKER_CONTEXT", "currentContext in ~/.docker/config.json").
+    named_by: str = ""
+
+
+def docker_config_folder() -> str:
+    """The docker CLI's folder: DOCKER_CONFIG, else ~/.docker."""
+    return os.environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
 
 
 def config_file() -> str:
-    """The docker CLI's config.json: ``$DOCKER_CONFIG/config.json``, else ``~/.docker/config.json``."""
-    return find_config_file() or os.path.join(os.environ.get("DOCKER_CONFIG") or
-                                              os.path.join(os.path.expanduser("~"), ".docker"), "config.json")
+    """The docker CLI's config.json (it need not exist)."""
+    return os.path.join(docker_config_folder(), "config.json")
 
 
 def current_context_name() -> tuple[str, str]:
@@ -90,13 +95,13 @@ def list_contexts() -> list[DockerContext]:
     Raises:
         UnknownContext: a context's meta.json cannot be read (the message names it).
     """
-    try:
-        found = ContextAPI.contexts()
-    except (docker.errors.ContextException, OSError, ValueError, KeyError) as error:
-        raise UnknownContext(f"The docker CLI's contexts ({_home_short(_contexts_folder())}) cannot be read: "
-                             f"{error}") from None
-    named = sorted((context for context in found if context.name != DEFAULT_CONTEXT), key=lambda c: c.name)
-    return [_default_context()] + [_from_docker_py(context) for context in named]
+    meta_folder = os.path.join(_contexts_folder(), "meta")
+    names = []
+    for entry in sorted(os.listdir(meta_folder)) if os.path.isdir(meta_folder) else ():
+        meta = _read_meta(os.path.join(meta_folder, entry, "meta.json"))
+        if meta is not None:
+            names.append(str(meta.get("Name") or entry))
+    return [_default_context()] + [find_context(name) for name in sorted(names)]
 
 
 def find_context(name: str, named_by: str = "") -> DockerContext:
@@ -105,18 +110,21 @@ def find_context(name: str, named_by: str = "") -> DockerContext:
     Raises:
         UnknownContext: there is none; the message lists the ones there are.
     """
-    by = f" (named by {named_by})" if named_by else ""
     if name == DEFAULT_CONTEXT:
         return _default_context()
-    try:
-        context = ContextAPI.get_context(name)
-    except Exception as error:  # docker-py raises a bare Exception for a corrupted meta.json
-        raise UnknownContext(f"Docker context {name!r}{by} cannot be read: {error}") from None
-    if context is None:
+    by = f" (named by {named_by})" if named_by else ""
+    context_id = hashlib.sha256(name.encode("utf-8")).hexdigest()
+    meta = _read_meta(os.path.join(_contexts_folder(), "meta", context_id, "meta.json"), name, by)
+    if meta is None:
         known = ", ".join(c.name for c in list_contexts())
         raise UnknownContext(f"There is no Docker context {name!r}{by}. Known contexts: {known}. Make one with "
                              f"`docker context create {name} --docker host=...`.")
-    return _from_docker_py(context)
+    endpoint = (meta.get("Endpoints") or {}).get("docker") or {}
+    description = str((meta.get("Metadata") or {}).get("Description") or "")
+    tls_folder = os.path.join(_contexts_folder(), "tls", context_id, "docker")
+    tls = _tls_config(tls_folder, skip_verify=bool(endpoint.get("SkipTLSVerify")))
+    return DockerContext(name, str(endpoint.get("Host") or ""), description, tls,
+                         tls_folder if tls is not None else None)
 
 
 def choose_engine(docker_host: str | None, default_hosts: list[str]) -> EngineChoice:
@@ -136,7 +144,7 @@ def choose_engine(docker_host: str | None, default_hosts: list[str]) -> EngineCh
     if name == DEFAULT_CONTEXT:
         return EngineChoice(tuple(default_hosts), "the default sockets (DOCKER_HOST is not set)")
     context = find_context(name, named_by=why)
-    return EngineChoice((context.host,), f"context {name} ({why})", name, context.tls, context.tls_folder)
+    return EngineChoice((context.host,), f"context {name} ({why})", name, context.tls, context.tls_folder, why)
 
 
 def _default_context() -> DockerContext:
@@ -145,19 +153,31 @@ def _default_context() -> DockerContext:
     return DockerContext(DEFAULT_CONTEXT, host, description)
 
 
-def _from_docker_py(context) -> DockerContext:
-    tls = context.TLSConfig
-    folder = os.path.join(get_tls_dir(context.name), "docker") if tls is not None else None
-    return DockerContext(context.name, context.Host or "", _description(context.name), tls, folder)
-
-
-def _description(name: str) -> str:
-    # docker-py drops a context's Description; the CLI keeps it in meta.json's Metadata.
+def _read_meta(path: str, name: str = "", by: str = "") -> dict | None:
+    """A context's meta.json, or None when there is none."""
     try:
-        with open(get_meta_file(name)) as handle:
-            return str((json.load(handle).get("Metadata") or {}).get("Description") or "")
-    except (OSError, ValueError, AttributeError):
-        return ""
+        with open(path) as handle:
+            meta = json.load(handle)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as error:
+        raise UnknownContext(f"Docker context {name or path!r}{by} cannot be read ({path}: {error}); fix or "
+                             "remove it with `docker context rm`.") from None
+    if not isinstance(meta, dict):
+        raise UnknownContext(f"Docker context {name or path!r}{by} cannot be read: {path} is not a JSON object.")
+    return meta
+
+
+def _tls_config(folder: str, skip_verify: bool) -> TLSConfig | None:
+    """The context's TLS, as the docker CLI reads its folder: TLS as soon as any of ca.pem, cert.pem and
+    key.pem is there; the engine checked against ca.pem (the system's CAs without one) unless
+    SkipTLSVerify; a client certificate when both cert.pem and key.pem are there."""
+    files = {name: os.path.join(folder, f"{name}.pem") for name in ("ca", "cert", "key")}
+    present = {name: path for name, path in files.items() if os.path.isfile(path)}
+    if not present:
+        return None
+    client_cert = (present["cert"], present["key"]) if "cert" in present and "key" in present else None
+    return TLSConfig(client_cert=client_cert, ca_cert=present.get("ca"), verify=not skip_verify)
 
 
 def _contexts_folder() -> str:
