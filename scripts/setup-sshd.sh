@@ -14,6 +14,13 @@
 #   /var/lib/dockmagic-ssh/client/known_hosts       the server's host key, so no prompt ever appears
 #   /var/lib/dockmagic-ssh/client/ssh_config        Host 127.0.0.1 / Port 2222 / IdentityFile / known_hosts:
 #                                                   copy it to ~/.ssh/config (or include it) to use the engine
+#   /var/lib/dockmagic-ssh/client/home/.ssh/        config and known_hosts as a home folder holds them, for
+#                                                   HOME=.../home: docker-py's ssh transport (paramiko) reads
+#                                                   ~/.ssh from HOME
+#   /var/lib/dockmagic-ssh/client/bin/ssh           `ssh -F client/ssh_config`, first on PATH for the docker
+#                                                   CLI (OpenSSH reads the passwd entry's home, never HOME)
+#   /var/lib/dockmagic-ssh/client/env.sh            source it: DOCKER_HOST, HOME and PATH set as above, so the
+#                                                   machine's own ~/.ssh is neither used nor changed
 # Log: /var/log/dockmagic-sshd.log. Debian, root only.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -30,6 +37,7 @@ LOG=/var/log/dockmagic-sshd.log
 ADDRESS=ssh://root@127.0.0.1:$PORT
 
 CHANGED=0
+SERVER_CHANGED=0  # the server's own files changed: a running sshd must be restarted to read them
 changed() { CHANGED=1; say "$*"; }
 
 require_debian_root "elsewhere, give ssh access to a machine running Docker yourself."
@@ -39,7 +47,7 @@ mkdir -p "$BASE" "$CLIENT_DIR"
 chmod 700 "$BASE" "$CLIENT_DIR"
 if ! [ -s "$HOST_KEY" ]; then
   ssh-keygen -q -t ed25519 -N '' -C "dockmagic test sshd" -f "$HOST_KEY"
-  changed "made the server's host key $HOST_KEY"
+  changed "made the server's host key $HOST_KEY"; SERVER_CHANGED=1
 fi
 if ! [ -s "$CLIENT_DIR/id_ed25519" ]; then
   ssh-keygen -q -t ed25519 -N '' -C "dockmagic test client" -f "$CLIENT_DIR/id_ed25519"
@@ -47,7 +55,7 @@ if ! [ -s "$CLIENT_DIR/id_ed25519" ]; then
 fi
 if ! cmp -s "$CLIENT_DIR/id_ed25519.pub" "$AUTHORIZED"; then
   install -m 600 "$CLIENT_DIR/id_ed25519.pub" "$AUTHORIZED"
-  changed "authorized $CLIENT_DIR/id_ed25519.pub (and only it)"
+  changed "authorized $CLIENT_DIR/id_ed25519.pub (and only it)"; SERVER_CHANGED=1
 fi
 
 write_if_changed() {  # write_if_changed FILE TEXT
@@ -57,6 +65,7 @@ write_if_changed() {  # write_if_changed FILE TEXT
   fi
 }
 
+before=$CHANGED; CHANGED=0
 write_if_changed "$CONFIG" "# Written by dockmagic's scripts/setup-sshd.sh: a dedicated sshd for reaching the engine over ssh.
 ListenAddress 127.0.0.1
 Port $PORT
@@ -72,6 +81,8 @@ StrictModes yes
 # The docker CLI found on the remote side: dial-stdio needs it on PATH.
 SetEnv PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 LogLevel INFO"
+[ "$CHANGED" = 0 ] || SERVER_CHANGED=1
+[ "$before" = 0 ] || CHANGED=1
 write_if_changed "$CLIENT_DIR/known_hosts" "[127.0.0.1]:$PORT $(cut -d' ' -f1,2 "$HOST_KEY.pub")"
 write_if_changed "$CLIENT_DIR/ssh_config" "# The engine over ssh that scripts/setup-sshd.sh serves: DOCKER_HOST=$ADDRESS
 Host 127.0.0.1
@@ -83,6 +94,21 @@ Host 127.0.0.1
   StrictHostKeyChecking yes
   BatchMode yes
   ConnectTimeout 5"
+
+mkdir -p "$CLIENT_DIR/home/.ssh" "$CLIENT_DIR/bin"
+chmod 700 "$CLIENT_DIR/home/.ssh"
+write_if_changed "$CLIENT_DIR/home/.ssh/config" "$(sed "s|$CLIENT_DIR/known_hosts|$CLIENT_DIR/home/.ssh/known_hosts|" \
+  "$CLIENT_DIR/ssh_config")"
+write_if_changed "$CLIENT_DIR/home/.ssh/known_hosts" "$(cat "$CLIENT_DIR/known_hosts")"
+write_if_changed "$CLIENT_DIR/bin/ssh" "#!/bin/sh
+# The docker CLI's ssh for the engine of scripts/setup-sshd.sh: OpenSSH ignores HOME, so name the config.
+exec /usr/bin/ssh -F $CLIENT_DIR/ssh_config \"\$@\""
+chmod 755 "$CLIENT_DIR/bin/ssh"
+write_if_changed "$CLIENT_DIR/env.sh" "# The engine over ssh that scripts/setup-sshd.sh serves: source this file.
+export DOCKER_HOST=$ADDRESS
+export HOME=$CLIENT_DIR/home
+export PATH=$CLIENT_DIR/bin:\$PATH
+unset DOCKER_TLS_VERIFY DOCKER_CERT_PATH DOCKER_CONTEXT SSH_AUTH_SOCK"
 
 alive() {  # the sshd named in the pid file runs with this config
   local pid
@@ -96,7 +122,7 @@ answers() {
 
 mkdir -p /run/sshd  # the privilege separation directory sshd insists on
 /usr/sbin/sshd -t -f "$CONFIG" || die "sshd refuses $CONFIG (see above)"
-if alive && [ "$CHANGED" = 1 ]; then
+if alive && [ "$SERVER_CHANGED" = 1 ]; then
   say "restarting the sshd (pid $(cat "$PIDFILE")): its configuration changed"
   kill "$(cat "$PIDFILE")"
   for _ in $(seq 1 20); do alive || break; sleep 0.1; done
