@@ -61,8 +61,14 @@ for engine in $engines; do
       ( source /var/lib/dockmagic-tls/client/env.sh
         run "integration tests on the remote engine over TLS" -m integration
         exit "$failed" ) || failed=1 ;;
+    ssh)
+      bash scripts/setup-sshd.sh
+      # shellcheck disable=SC1091
+      ( source /var/lib/dockmagic-ssh/client/env.sh
+        run "integration tests on the engine over ssh" -m integration
+        exit "$failed" ) || failed=1 ;;
     *)
-      echo "run-tests: unknown engine '$engine' in DOCKMAGIC_ENGINES (use docker, podman, tls)" >&2; failed=1 ;;
+      echo "run-tests: unknown engine '$engine' in DOCKMAGIC_ENGINES (use docker, podman, tls, ssh)" >&2; failed=1 ;;
   esac
 done
 exit "$failed"
