@@ -191,3 +191,34 @@ def test_sshd_stopped_mid_build_is_reported_and_leaves_nothing_once_back(ssh_env
                  left="nothing (the build's container is gone once the engine answers again)")
     # The kernel's next request works.
     assert connect().ping(5)
+
+
+def test_a_large_context_upload_over_ssh_is_counted(ssh_environment, unique_name, tmp_path):
+    # 20 MB of context through the ssh channel, read through CountingReader as a build would send it.
+    import io
+    import tarfile
+
+    from dockmagic.operations.upload import CountingReader
+
+    big = os.urandom(20 * 1000 * 1000)
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w") as tar:
+        for name, data in (("Dockerfile", b"FROM busybox\nCOPY big.bin /big.bin\nRUN wc -c < /big.bin\n"),
+                           ("big.bin", big)):
+            member = tarfile.TarInfo(name)
+            member.size = len(data)
+            tar.addfile(member, io.BytesIO(data))
+    archive.seek(0)
+    reports = []
+    tag = unique_name("dmupload")
+    engine = connect()
+    try:
+        with engine.post_build(CountingReader(archive, reports.append, interval=0.05),
+                               {"t": tag, "rm": True, "forcerm": True}) as stream:
+            lines = "".join(message.get("stream", "") for message in stream if isinstance(message, dict))
+        assert f"{len(big)}\n" in lines  # the engine got every byte
+        assert reports[-1].done and reports[-1].sent == reports[-1].total == len(archive.getvalue())
+        assert [report.done for report in reports].count(True) == 1
+        assert str(reports[-1]).startswith("sent 20.") and "MB/s)" in str(reports[-1])
+    finally:
+        local_cli("rmi", "-f", tag)
