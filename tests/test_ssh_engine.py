@@ -5,10 +5,12 @@ the port closed; that builds and runs work; and what is left when the sshd stops
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import socket
 import subprocess
+import tarfile
 import threading
 import time
 from pathlib import Path
@@ -18,6 +20,7 @@ import pytest
 import dockmagic
 from dockmagic import DockerBuildError, EngineUnavailable
 from dockmagic.engine import _connected, connect
+from dockmagic.operations.upload import CountingReader
 
 pytestmark = [pytest.mark.engine]
 
@@ -193,13 +196,8 @@ def test_sshd_stopped_mid_build_is_reported_and_leaves_nothing_once_back(ssh_env
     assert connect().ping(5)
 
 
-def test_a_large_context_upload_over_ssh_is_counted(ssh_environment, unique_name, tmp_path):
+def test_a_large_context_upload_over_ssh_is_counted(ssh_environment, unique_name):
     # 20 MB of context through the ssh channel, read through CountingReader as a build would send it.
-    import io
-    import tarfile
-
-    from dockmagic.operations.upload import CountingReader
-
     big = os.urandom(20 * 1000 * 1000)
     archive = io.BytesIO()
     with tarfile.open(fileobj=archive, mode="w") as tar:
