@@ -32,6 +32,8 @@ from .errors import EngineRefused, EngineUnavailable, NotFound
 from .notices import notify
 
 CONNECT_TIMEOUT_SECONDS = 2.0
+# Idle ssh sessions kept for reuse with an ssh:// engine (an sshd allows 10 at a time by default).
+SSH_IDLE_SESSIONS = 3
 
 # Where a local engine listens when DOCKER_HOST is not set: Docker's socket first, then Podman's.
 DEFAULT_SOCKETS = (
@@ -593,6 +595,10 @@ def _open(address: str, timeout: float, choice: EngineChoice | None = None) -> E
         kwargs = kwargs_from_env(environment=dict(os.environ, DOCKER_HOST=address))
     if address.startswith("ssh://"):
         _check_ssh_reachable(address, timeout)
+        # Every request, and every attached container or exec, is one ssh session (a channel running
+        # dial-stdio), and sshd allows 10 per connection by default (MaxSessions). docker-py's ssh transport
+        # keeps a pool of idle sessions per URL path (9 pools): one pool, of few sessions, stays under it.
+        kwargs.update(num_pools=1, max_pool_size=SSH_IDLE_SESSIONS)
     client = _DockerClient(timeout=timeout, version="auto", **kwargs)
     # version="auto" already asked the engine for its version: reuse that answer.
     info = client.api.version(api_version=False)

@@ -220,3 +220,38 @@ def test_a_large_context_upload_over_ssh_is_counted(ssh_environment, unique_name
         assert str(reports[-1]).startswith("sent 20.") and "MB/s)" in str(reports[-1])
     finally:
         local_cli("rmi", "-f", tag)
+
+
+def test_many_requests_stay_within_the_servers_session_limit(ssh_environment, ipython_shell, capfd, cleanup,
+                                                            unique_name):
+    # Each request is an ssh session, and so is a persistent shell; the sshd here keeps OpenSSH's default
+    # MaxSessions (10). Requests to many different paths once held an idle session per path, until the
+    # server refused more ("open failed: Connect failed") with a shell open.
+    _connected.clear()
+    name = unique_name("dmsshshell")
+    cleanup["containers"].append(name)
+    ipython_shell.run_line_magic("docker_start", f"busybox --name {name}")
+    ipython_shell.run_cell_magic("docker_shell", name, "echo shell-before")
+    for number in range(12):
+        ipython_shell.run_line_magic("docker_run", f"-o ran busybox echo run-{number}")
+        assert ipython_shell.user_ns["ran"].exit_code == 0
+    ipython_shell.run_line_magic("docker_diff", name)
+    ipython_shell.run_cell_magic("docker_shell", name, "echo shell-after")
+    printed = capfd.readouterr().out
+    assert "shell-before\n" in printed and "run-11\n" in printed and "shell-after\n" in printed
+    # What the server holds now: a few idle sessions and the shell's, well under its limit of 10.
+    held = dial_stdio_sessions()
+    assert 1 <= len(held) <= 5, held
+
+
+def dial_stdio_sessions() -> list[int]:
+    """The `docker system dial-stdio` processes the dedicated sshd runs: one per open ssh session."""
+    found = []
+    for pid in sshd_processes():
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if "dial-stdio" in command and not command.startswith(("sh ", "bash ", "/bin/sh", "/bin/bash")):
+            found.append(pid)
+    return found
