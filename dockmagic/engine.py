@@ -33,7 +33,7 @@ from .notices import notify
 
 CONNECT_TIMEOUT_SECONDS = 2.0
 # Idle ssh sessions kept for reuse with an ssh:// engine (an sshd allows 10 at a time by default).
-SSH_IDLE_SESSIONS = 3
+SSH_IDLE_SESSIONS = 5
 
 # Where a local engine listens when DOCKER_HOST is not set: Docker's socket first, then Podman's.
 DEFAULT_SOCKETS = (
@@ -597,8 +597,9 @@ def _open(address: str, timeout: float, choice: EngineChoice | None = None) -> E
         _check_ssh_reachable(address, timeout)
         # Every request, and every attached container or exec, is one ssh session (a channel running
         # dial-stdio), and sshd allows 10 per connection by default (MaxSessions). docker-py's ssh transport
-        # keeps a pool of idle sessions per URL path (9 pools): one pool, of few sessions, stays under it.
-        kwargs.update(num_pools=1, max_pool_size=SSH_IDLE_SESSIONS)
+        # keeps a pool of idle sessions per URL path (9 pools of 10): a few pools of one session each stay
+        # under it, and still spare the common requests a new session (a new dial-stdio on the server).
+        kwargs.update(num_pools=SSH_IDLE_SESSIONS, max_pool_size=1)
     client = _DockerClient(timeout=timeout, version="auto", **kwargs)
     # version="auto" already asked the engine for its version: reuse that answer.
     info = client.api.version(api_version=False)
