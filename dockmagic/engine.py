@@ -4,9 +4,11 @@ docker-py lives here alone: operations call :class:`Engine`'s methods (builds wi
 images, containers, archives, execs), which take and return plain values and raise dockmagic's errors,
 so a second builder or a docker-py upgrade touches this file only.
 
-Connecting follows docker-py's rules (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH), falls back to the usual
-Docker and Podman sockets when DOCKER_HOST is not set, tells which engine answered, and turns "cannot
-connect" into one clear :class:`EngineUnavailable` within the connect timeout.
+Connecting follows the docker CLI's order (see :mod:`dockmagic.contexts`): ``%config DockMagic.docker_host``,
+DOCKER_HOST (with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH), DOCKER_CONTEXT, ``currentContext`` in the CLI's
+config.json (a context brings its own TLS material), then the usual Docker and Podman sockets. It tells which
+engine answered, and turns "cannot connect" into one clear :class:`EngineUnavailable` within the connect timeout.
+``ssh://user@host`` engines go through docker-py's ssh support (paramiko; see :func:`_open`).
 """
 
 from __future__ import annotations
@@ -25,10 +27,13 @@ import requests
 import urllib3
 from docker.utils import kwargs_from_env
 
+from .contexts import DEFAULT_CONTEXT, EngineChoice, UnknownContext, choose_engine
 from .errors import EngineRefused, EngineUnavailable, NotFound
 from .notices import notify
 
 CONNECT_TIMEOUT_SECONDS = 2.0
+# Idle ssh sessions kept for reuse with an ssh:// engine (an sshd allows 10 at a time by default).
+SSH_IDLE_SESSIONS = 5
 
 # Where a local engine listens when DOCKER_HOST is not set: Docker's socket first, then Podman's.
 DEFAULT_SOCKETS = (
@@ -37,16 +42,30 @@ DEFAULT_SOCKETS = (
 )
 
 
-def _candidate_hosts(docker_host: str | None) -> list[str]:
-    if docker_host:
-        return [docker_host]
-    if os.environ.get("DOCKER_HOST"):
-        return [os.environ["DOCKER_HOST"]]
+def _default_hosts() -> list[str]:
     sockets = list(DEFAULT_SOCKETS)
     runtime_dir = os.environ.get("XDG_RUNTIME_DIR")
     if runtime_dir:
         sockets.append(os.path.join(runtime_dir, "podman", "podman.sock"))
     return ["unix://" + path for path in sockets]
+
+
+def _candidate_hosts(docker_host: str | None) -> list[str]:
+    """The addresses :func:`connect` tries, in order (see :func:`choose`)."""
+    return list(choose(docker_host).hosts)
+
+
+def choose(docker_host: str | None = None) -> EngineChoice:
+    """Which engine :func:`connect` goes to and why: ``docker_host``, DOCKER_HOST, DOCKER_CONTEXT,
+    ``currentContext``, the default sockets, in that order.
+
+    Raises:
+        EngineUnavailable: a context is named (DOCKER_CONTEXT, currentContext) that does not exist.
+    """
+    try:
+        return choose_engine(docker_host, _default_hosts())
+    except UnknownContext as error:
+        raise EngineUnavailable(str(error)) from None
 
 
 def is_on_this_machine(address: str) -> bool:
@@ -81,6 +100,9 @@ class Engine:
     version: str
     api_version: str
     components: list = field(default_factory=list)
+    # The Docker context that chose this engine ("default": none did), and what chose it.
+    context: str = DEFAULT_CONTEXT
+    chosen_by: str = ""
 
     @property
     def _api(self) -> docker.APIClient:
@@ -651,9 +673,26 @@ class _DockerClient(docker.DockerClient):
         self.api = _APIClient(*args, **kwargs)
 
 
-def _open(address: str, timeout: float) -> Engine:
-    environment = dict(os.environ, DOCKER_HOST=address)
-    kwargs = kwargs_from_env(environment=environment)
+def _open(address: str, timeout: float, choice: EngineChoice | None = None) -> Engine:
+    """A client for ``address``, asked for the engine's version within ``timeout`` seconds.
+
+    TLS comes from the context when ``choice`` is a context's, else from DOCKER_TLS_VERIFY/DOCKER_CERT_PATH
+    (as the docker CLI does: those variables belong to the default context). An ``ssh://`` address goes
+    through docker-py's paramiko transport, which reads ~/.ssh/config (HostName, Port, User, IdentityFile)
+    and ~/.ssh/known_hosts (an unknown host is refused, never trusted on first use); its TCP connection
+    is checked first, because docker-py gives paramiko no connect timeout.
+    """
+    if choice is not None and choice.context != DEFAULT_CONTEXT:
+        kwargs = {"base_url": address, "tls": choice.tls or False}
+    else:
+        kwargs = kwargs_from_env(environment=dict(os.environ, DOCKER_HOST=address))
+    if address.startswith("ssh://"):
+        _check_ssh_reachable(address, timeout)
+        # Every request, and every attached container or exec, is one ssh session (a channel running
+        # dial-stdio), and sshd allows 10 per connection by default (MaxSessions). docker-py's ssh transport
+        # keeps a pool of idle sessions per URL path (9 pools of 10): a few pools of one session each stay
+        # under it, and still spare the common requests a new session (a new dial-stdio on the server).
+        kwargs.update(num_pools=SSH_IDLE_SESSIONS, max_pool_size=1)
     client = _DockerClient(timeout=timeout, version="auto", **kwargs)
     # version="auto" already asked the engine for its version: reuse that answer.
     info = client.api.version(api_version=False)
@@ -670,7 +709,39 @@ def _open(address: str, timeout: float) -> Engine:
         version=info.get("Version", "?"),
         api_version=info.get("ApiVersion", "?"),
         components=components,
+        context=choice.context if choice else DEFAULT_CONTEXT,
+        chosen_by=choice.source if choice else "",
     )
+
+
+def _ssh_endpoint(address: str) -> tuple[str, int] | None:
+    """The host and port an ``ssh://`` address reaches, after ~/.ssh/config's HostName and Port (as
+    docker-py's paramiko transport reads them); None when a ProxyCommand reaches it instead."""
+    try:
+        import paramiko  # docker-py's ssh transport needs it too
+    except ImportError:
+        return None  # docker-py then says to install it
+    parsed = urllib.parse.urlsplit(address)
+    host, port = parsed.hostname or "", parsed.port
+    config_file = os.path.expanduser("~/.ssh/config")
+    if os.path.exists(config_file):
+        with open(config_file) as handle:
+            config = paramiko.SSHConfig()
+            config.parse(handle)
+        found = config.lookup(host)
+        if "proxycommand" in found:
+            return None
+        if port is None and "port" in found:
+            port = int(found["port"])
+        host = found.get("hostname", host)
+    return host, port or 22
+
+
+def _check_ssh_reachable(address: str, timeout: float) -> None:
+    """Raise OSError unless the ssh server of ``address`` accepts a TCP connection within ``timeout``."""
+    endpoint = _ssh_endpoint(address)
+    if endpoint is not None:
+        socket.create_connection(endpoint, timeout=timeout).close()
 
 
 # Engines already connected, by address: a magic reuses its engine after a cheap ping.
@@ -714,12 +785,15 @@ def _remove_pending(engine: Engine) -> None:
 
 
 def connect(docker_host: str | None = None, timeout: float = CONNECT_TIMEOUT_SECONDS) -> Engine:
-    """Connect to the engine named by ``docker_host``, DOCKER_HOST, or the first local socket that answers.
+    """Connect to the engine :func:`choose` names: ``docker_host``, DOCKER_HOST, a Docker context, or the
+    first local socket that answers.
 
     Raises :class:`EngineUnavailable` (within about ``timeout`` seconds per address) saying what was tried.
     """
-    candidates = _candidate_hosts(docker_host)
-    tls = tuple(os.environ.get(name, "") for name in ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"))
+    choice = choose(docker_host)
+    candidates = choice.hosts
+    tls = (tuple(os.environ.get(name, "") for name in ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH")),
+           choice.context, choice.tls_folder)
     for address in candidates:
         engine = _connected.get((address, tls))
         if engine is not None:
@@ -733,29 +807,57 @@ def connect(docker_host: str | None = None, timeout: float = CONNECT_TIMEOUT_SEC
             tried.append(f"{address} (no such socket)")
             continue
         try:
-            engine = _open(address, timeout)
+            engine = _open(address, timeout, choice)
             _connected[(address, tls)] = engine
             _remove_pending(engine)
             return engine
         except Exception as error:  # docker-py's errors, and requests/urllib3 errors that it does not wrap
-            source = "%config DockMagic.docker_host" if docker_host else "DOCKER_HOST"
-            problem = _tls_problem(error, f"{address} ({source})")
+            where = f"{address} ({choice.source})"
+            problem = (_ssh_problem(error, where) if address.startswith("ssh://")
+                       else _tls_problem(error, where, choice.tls_folder))
             if problem:  # the engine was reached (or TLS was misconfigured): that, not "nothing answered"
                 raise EngineUnavailable(problem) from None
             tried.append(f"{address} ({failure_reason(error)})")
-    raise EngineUnavailable(_unavailable_message(docker_host, tried))
+    raise EngineUnavailable(_unavailable_message(choice, tried))
 
 
-def _tls_problem(error: Exception, address: str) -> str | None:
+def _ssh_problem(error: Exception, address: str) -> str | None:
+    """A short message for an ssh engine that was reached but refused this client (a key it does not
+    accept, a host key not in known_hosts), or None."""
+    kind = type(error).__name__
+    text = str(error)
+    if kind in ("AuthenticationException", "BadAuthenticationType", "PasswordRequiredException"):
+        return (f"The ssh server of the engine at {address} refused this client's key ({text.rstrip('.')}): "
+                "name the right key with IdentityFile in ~/.ssh/config, or add it to ssh-agent, and check "
+                "that its public key is in the server's authorized_keys.")
+    if "not found in known_hosts" in text:
+        return (f"The ssh server of the engine at {address} is not in ~/.ssh/known_hosts, and an unknown "
+                "host is never trusted: connect once with `ssh` to check and record its key, then try again.")
+    if kind == "BadHostKeyException":
+        return (f"The ssh server of the engine at {address} has a host key other than the one in "
+                "~/.ssh/known_hosts: if the server's key was changed on purpose, update known_hosts.")
+    if "dial-stdio" in text or "docker: not found" in text:
+        return (f"The ssh server at {address} cannot run `docker system dial-stdio`: the docker CLI must be "
+                "installed on that machine, on the PATH of ssh sessions.")
+    return None
+
+
+def _tls_problem(error: Exception, address: str, context_folder: str | None = None) -> str | None:
     """A short message for a TLS mismatch between this client and the engine at ``address``, or None.
 
     docker-py reports these as a wall of urllib3 text ("HTTPSConnectionPool(...): Max retries exceeded
     ... SSLError(SSLCertVerificationError(...")); the user needs to know which side refused what.
+    ``context_folder``: the TLS material of the Docker context in use, which then replaces DOCKER_CERT_PATH.
     """
     text = str(error).lower()
-    folder = os.environ.get("DOCKER_CERT_PATH") or "~/.docker (DOCKER_CERT_PATH is not set)"
-    fix = ("set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to the folder holding that engine's ca.pem, "
-           "cert.pem and key.pem.")
+    if context_folder:
+        folder = context_folder
+        fix = ("update the context's certificates (`docker context update NAME --docker "
+               "host=...,ca=...,cert=...,key=...`).")
+    else:
+        folder = os.environ.get("DOCKER_CERT_PATH") or "~/.docker (DOCKER_CERT_PATH is not set)"
+        fix = ("set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to the folder holding that engine's ca.pem, "
+               "cert.pem and key.pem.")
     if isinstance(error, docker.errors.TLSParameterError):
         return (f"TLS to the engine at {address} is misconfigured: {folder} lacks ca.pem, cert.pem or "
                 f"key.pem (the certificates DOCKER_TLS_VERIFY/DOCKER_CERT_PATH ask for); {fix}")
@@ -795,13 +897,8 @@ _FAILURE_MARKERS = ("Connection refused", "timed out", "Connection reset", "No s
                     "nodename nor servname")
 
 
-def _unavailable_message(docker_host: str | None, tried: list[str]) -> str:
-    if docker_host:
-        source = "DockMagic.docker_host"
-    elif os.environ.get("DOCKER_HOST"):
-        source = "DOCKER_HOST"
-    else:
-        source = "the default sockets (DOCKER_HOST is not set)"
+def _unavailable_message(choice: EngineChoice, tried: list[str]) -> str:
+    source = "DockMagic.docker_host" if choice.source.startswith("%config") else choice.source
     return (
         f"No container engine answered. Tried {source}: {'; '.join(tried)}. "
         "Start Docker (dockerd) or Podman ('podman system service'), or point DOCKER_HOST "

@@ -5,7 +5,9 @@
 # With no arguments: the engine-free tests (tests/unit/) with DOCKER_HOST pointing at no engine, then the
 # whole suite against the local Docker Engine, then the integration tests (build, cache, run, shell, diff,
 # commit, history) again against Podman and against a remote Docker Engine reached over TLS on 127.0.0.1.
-# DOCKMAGIC_ENGINES chooses among "docker podman tls" (all three by default).
+# DOCKMAGIC_ENGINES chooses among "docker podman tls ssh" (the first three by default; "ssh" runs them again
+# through scripts/setup-sshd.sh's sshd on 127.0.0.1:2222, which takes several times as long: one ssh session
+# per request).
 # With arguments: pytest with those arguments, against the local Docker Engine only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,8 +64,14 @@ for engine in $engines; do
         run "integration tests on the remote engine over TLS" -m integration
         run "registry tests on the remote engine over TLS (it trusts the same certs.d)" tests/test_registry.py
         exit "$failed" ) || failed=1 ;;
+    ssh)
+      bash scripts/setup-sshd.sh
+      # shellcheck disable=SC1091
+      ( source /var/lib/dockmagic-ssh/client/env.sh
+        run "integration tests on the engine over ssh" -m integration
+        exit "$failed" ) || failed=1 ;;
     *)
-      echo "run-tests: unknown engine '$engine' in DOCKMAGIC_ENGINES (use docker, podman, tls)" >&2; failed=1 ;;
+      echo "run-tests: unknown engine '$engine' in DOCKMAGIC_ENGINES (use docker, podman, tls, ssh)" >&2; failed=1 ;;
   esac
 done
 exit "$failed"

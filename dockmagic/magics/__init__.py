@@ -9,7 +9,7 @@ One module a family of magics, each a ``Magics`` class:
 - diff.py: ``%docker_diff``
 - session_dockerfile.py: ``%docker_dockerfile``
 - recording.py: ``%docker_recordings``, ``%docker_replay``
-- engine.py: ``%docker_info``
+- engine.py: ``%docker_info``, ``%docker_context``
 - registry.py: ``%docker_pull``, ``%docker_push``, ``%docker_login``
 
 and what they share: settings.py (``DockMagic``, the configurable that holds the settings:

@@ -28,7 +28,8 @@ class DockMagic(SingletonConfigurable):
 
     docker_host = Unicode(
         "",
-        help="Engine address (unix://, tcp://, ssh://). Empty: DOCKER_HOST, then the default sockets.",
+        help="Engine address (unix://, tcp://, ssh://). Empty: DOCKER_HOST, then the Docker context "
+        "(DOCKER_CONTEXT, currentContext; see %docker_context), then the default sockets.",
     ).tag(config=True)
 
     network = Unicode(

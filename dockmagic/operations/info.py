@@ -12,8 +12,8 @@ from ..views.display import TextAndHtml
 
 @dataclass
 class EngineInfo(TextAndHtml):
-    """``available`` and, when it is, the engine's name, version, API version and address; when it is
-    not, ``problem`` says what was tried and how to connect one."""
+    """``available`` and, when it is, the engine's name, version, API version, address and the Docker
+    context that chose it; when it is not, ``problem`` says what was tried and how to connect one."""
 
     available: bool
     name: str = ""
@@ -22,6 +22,7 @@ class EngineInfo(TextAndHtml):
     address: str = ""
     os: str = ""
     problem: str = ""
+    context: str = "default"  # the Docker context that chose the engine ("default": none did)
 
     def _text(self) -> str:
         return engine_view.engine_info_text(self)
@@ -38,4 +39,5 @@ def engine_info(docker_host: str | None = None, timeout: float = CONNECT_TIMEOUT
         return EngineInfo(available=False, problem=str(error))
     details = engine.components[0].get("Details", {}) if engine.components else {}
     system = " / ".join(part for part in (details.get("Os"), details.get("Arch")) if part)
-    return EngineInfo(True, engine.name, engine.version, engine.api_version, engine.address, system)
+    return EngineInfo(True, engine.name, engine.version, engine.api_version, engine.address, system,
+                      context=engine.context)
