@@ -226,11 +226,27 @@ def test_engine_unreachable_when_the_extension_loads(kernel_factory, fault_repor
                  f"{cell.error['ename']}: {cell.error['evalue']}", cell.seconds, left="nothing (nothing was sent)")
 
 
+def token_processes(token: str) -> list[int]:
+    """The machine's processes whose command line carries ``token``: a BuildKit RUN step runs as one
+    (in a runc container the engine does not list as a container)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                if token.encode() in handle.read():
+                    found.append(int(entry))
+        except OSError:
+            continue  # gone meanwhile
+    return found
+
+
 @pytest.mark.slow
-def test_engine_killed_during_a_build(ipython_shell, unique_name, killable_image, capfd, fault_report):
+def test_engine_killed_during_a_legacy_build(ipython_shell, unique_name, killable_image, capfd, fault_report):
     token = unique_name("dmfault")
     before = snapshot(token)
-    cell = (f"%%dockerfile -t {token}:1 --no-cache\nFROM {killable_image}\n"
+    cell = (f"%%dockerfile -t {token}:1 --no-cache --builder legacy\nFROM {killable_image}\n"
             f"RUN echo {token}; while true; do sleep 0.1; done\n")
     error, shown, seconds = cell_while_the_engine_is_killed(
         ipython_shell, cell, capfd,
@@ -247,7 +263,34 @@ def test_engine_killed_during_a_build(ipython_shell, unique_name, killable_image
     assert "dockmagic: removed 1 container(s) left by an operation the engine's stop interrupted" in shown_next
     after = snapshot(token)
     assert after == before
-    fault_report("Engine killed (SIGKILL dockerd) during a %%dockerfile RUN step, then restarted",
+    fault_report("Engine killed (SIGKILL dockerd) during a %%dockerfile RUN step (legacy builder), then restarted",
+                 shown.strip().splitlines()[-1] + " — next magic: " + shown_next.strip().splitlines()[0],
+                 seconds, before, after)
+
+
+@pytest.mark.slow
+def test_engine_killed_during_a_buildkit_build(ipython_shell, unique_name, killable_image, capfd, fault_report):
+    # BuildKit runs inside dockerd: killing dockerd ends the build. Its RUN step is a runc container the
+    # engine never lists, so the kill waits for the step's process, and "nothing left" means no process.
+    token = unique_name("dmfault")
+    before = snapshot(token)
+    cell = (f"%%dockerfile -t {token}:1 --no-cache --builder buildkit\nFROM {killable_image}\n"
+            f"RUN echo {token}; while true; do sleep 0.1; done\n")
+    error, shown, seconds = cell_while_the_engine_is_killed(
+        ipython_shell, cell, capfd,
+        when=lambda: token_processes(token))
+    assert isinstance(error, DockerBuildError)
+    assert "the container engine stopped answering during the build" in str(error)
+    assert "DockerBuildError: " in shown and "Nothing was tagged" in shown
+    assert_one_line(shown)
+    assert seconds < HANG_BOUND_SECONDS
+    wait_for(lambda: not token_processes(token), timeout=HANG_BOUND_SECONDS)
+    error, shown_next = user_cell(ipython_shell, "%docker_run busybox echo engine is back", capfd)
+    assert error is None and "engine is back" in shown_next
+    assert "left by an operation the engine's stop interrupted" not in shown_next
+    after = snapshot(token)
+    assert after == before
+    fault_report("Engine killed (SIGKILL dockerd) during a %%dockerfile RUN step (BuildKit), then restarted",
                  shown.strip().splitlines()[-1] + " — next magic: " + shown_next.strip().splitlines()[0],
                  seconds, before, after)
 
