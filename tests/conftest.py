@@ -144,6 +144,36 @@ def ipython_shell():
     shell.run_line_magic("unload_ext", "dockmagic")
 
 
+# DockMagic's state that is not a config trait: set by %docker_recordings and the recording wrapper.
+RECORDING_STATE = ("current_recording", "replaying", "_store")
+
+
+@pytest.fixture(autouse=True)
+def dockmagic_settings_restored():
+    """Every test leaves DockMagic's settings as it found them: DockMagic is a singleton that outlives the
+    test, so a setting a test turns on (%docker_recordings, %config DockMagic.builder) would otherwise
+    change how every later test's magics run. Settings the test found unset go back to their defaults."""
+    from dockmagic.magics.settings import DockMagic
+
+    existed = DockMagic.initialized()
+    if existed:
+        instance = DockMagic.instance()
+        before = {name: getattr(instance, name) for name in instance.trait_names(config=True)}
+        state = {name: instance.__dict__[name] for name in RECORDING_STATE if name in instance.__dict__}
+    yield
+    if not DockMagic.initialized():
+        return
+    instance = DockMagic.instance()
+    if not existed:
+        before, state = instance.trait_defaults(*instance.trait_names(config=True)), {}
+    for name, value in before.items():
+        if getattr(instance, name) != value:
+            setattr(instance, name, value)
+    for name in RECORDING_STATE:
+        instance.__dict__.pop(name, None)
+    instance.__dict__.update(state)
+
+
 @pytest.fixture
 def settings(ipython_shell):
     """The shell's DockMagic, put back as it was after the test."""

@@ -226,11 +226,44 @@ def test_engine_unreachable_when_the_extension_loads(kernel_factory, fault_repor
                  f"{cell.error['ename']}: {cell.error['evalue']}", cell.seconds, left="nothing (nothing was sent)")
 
 
+def token_processes(token: str) -> list[int]:
+    """The machine's processes whose command line carries ``token``: a BuildKit RUN step runs as one
+    (in a runc container the engine does not list as a container)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                if token.encode() in handle.read():
+                    found.append(int(entry))
+        except OSError:
+            continue  # gone meanwhile
+    return found
+
+
+def process_left_running(token: str) -> list[str]:
+    """The command lines of ``token``'s processes still running after a few seconds' grace; they are killed."""
+    try:
+        wait_for(lambda: not token_processes(token), timeout=HANG_BOUND_SECONDS)
+        return []
+    except AssertionError:
+        left = []
+        for pid in token_processes(token):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                    left.append(handle.read().replace(b"\0", b" ").decode(errors="replace").strip())
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                continue
+        return left
+
+
 @pytest.mark.slow
-def test_engine_killed_during_a_build(ipython_shell, unique_name, killable_image, capfd, fault_report):
+def test_engine_killed_during_a_legacy_build(ipython_shell, unique_name, killable_image, capfd, fault_report):
     token = unique_name("dmfault")
     before = snapshot(token)
-    cell = (f"%%dockerfile -t {token}:1 --no-cache\nFROM {killable_image}\n"
+    cell = (f"%%dockerfile -t {token}:1 --no-cache --builder legacy\nFROM {killable_image}\n"
             f"RUN echo {token}; while true; do sleep 0.1; done\n")
     error, shown, seconds = cell_while_the_engine_is_killed(
         ipython_shell, cell, capfd,
@@ -247,7 +280,37 @@ def test_engine_killed_during_a_build(ipython_shell, unique_name, killable_image
     assert "dockmagic: removed 1 container(s) left by an operation the engine's stop interrupted" in shown_next
     after = snapshot(token)
     assert after == before
-    fault_report("Engine killed (SIGKILL dockerd) during a %%dockerfile RUN step, then restarted",
+    fault_report("Engine killed (SIGKILL dockerd) during a %%dockerfile RUN step (legacy builder), then restarted",
+                 shown.strip().splitlines()[-1] + " — next magic: " + shown_next.strip().splitlines()[0],
+                 seconds, before, after)
+
+
+@pytest.mark.slow
+def test_engine_killed_during_a_buildkit_build(ipython_shell, unique_name, killable_image, capfd, fault_report):
+    # BuildKit runs inside dockerd: killing dockerd ends the build. Its RUN step is a runc container the
+    # engine never lists, so the kill waits for the step's process, and "nothing left" means no process.
+    token = unique_name("dmfault")
+    before = snapshot(token)
+    cell = (f"%%dockerfile -t {token}:1 --no-cache --builder buildkit\nFROM {killable_image}\n"
+            f"RUN echo {token}; while true; do sleep 0.1; done\n")
+    error, shown, seconds = cell_while_the_engine_is_killed(
+        ipython_shell, cell, capfd,
+        when=lambda: token_processes(token))
+    assert isinstance(error, DockerBuildError)
+    assert "the container engine stopped answering during the build" in str(error)
+    assert "DockerBuildError: " in shown and "Nothing was tagged" in shown
+    assert_one_line(shown)
+    assert seconds < HANG_BOUND_SECONDS
+    # The step's process must not outlive the engine. (A runc container whose runc died keeps running: one
+    # left is killed here, so that a failure of this test leaves no busy loop on the machine.)
+    left_running = process_left_running(token)
+    assert not left_running, f"the killed build's RUN step still runs: {left_running}"
+    error, shown_next = user_cell(ipython_shell, "%docker_run busybox echo engine is back", capfd)
+    assert error is None and "engine is back" in shown_next
+    assert "left by an operation the engine's stop interrupted" not in shown_next
+    after = snapshot(token)
+    assert after == before
+    fault_report("Engine killed (SIGKILL dockerd) during a %%dockerfile RUN step (BuildKit), then restarted",
                  shown.strip().splitlines()[-1] + " — next magic: " + shown_next.strip().splitlines()[0],
                  seconds, before, after)
 
@@ -432,21 +495,30 @@ def error_line(outcome: Outcome) -> str:
     return f"{outcome.error['ename']}: {outcome.error['evalue']}"
 
 
+# What shows that a build's RUN step is running: the legacy builder's step is a container the engine lists,
+# BuildKit's a runc process the engine does not list (its shell's command line carries the token as long as
+# the shell does not exec its last command).
+STEP_RUNNING = {"legacy": token_containers, "buildkit": token_processes}
+
+
 @pytest.mark.slow
-def test_interrupting_a_build_leaves_no_container_and_no_tag(kernel, unique_name, fault_report):
+@pytest.mark.parametrize("builder", ["legacy", "buildkit"])
+def test_interrupting_a_build_leaves_no_container_and_no_tag(kernel, unique_name, builder, fault_report):
     token = unique_name("dmfault")
     before = snapshot(token)
-    outcome = kernel.execute(f"%%dockerfile -t {token}:1 --no-cache\nFROM busybox\nRUN echo {token}; sleep 60\n",
-                             interrupt_when=lambda _: token_containers(token))
+    outcome = kernel.execute(f"%%dockerfile -t {token}:1 --no-cache --builder {builder}\nFROM busybox\n"
+                             f"RUN echo {token}; sleep 60; echo slept\n",  # sleep not last: sh stays, token in view
+                             interrupt_when=lambda _: STEP_RUNNING[builder](token))
     assert outcome.error["ename"] == "BuildCancelled"
     assert "Build interrupted" in outcome.error["evalue"] and "nothing was tagged" in outcome.error["evalue"]
     seen = error_line(outcome)
     assert outcome.after_interrupt < HANG_BOUND_SECONDS
     assert_kernel_usable(kernel)
+    wait_for(lambda: not token_processes(token), timeout=HANG_BOUND_SECONDS)  # the step's process ended
     after = snapshot(token)
     assert after == before
-    fault_report("Interrupt (kernel interrupt) during a %%dockerfile RUN step", seen, outcome.after_interrupt,
-                 before, after)
+    fault_report(f"Interrupt (kernel interrupt) during a %%dockerfile RUN step ({builder})", seen,
+                 outcome.after_interrupt, before, after)
 
 
 class SilentRegistry:
@@ -497,17 +569,22 @@ def silent_registry():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("how", ["build", "run"])
+@pytest.mark.parametrize("how", ["build-legacy", "build-buildkit", "run"])
 def test_interrupting_a_pull_that_hangs(kernel, unique_name, silent_registry, how, fault_report):
     token = unique_name("dmfault")
     image = f"127.0.0.1:{silent_registry.port}/{token}:latest"
     before = snapshot(token)
-    code = (f"%%dockerfile -t {token}:1\nFROM {image}\nRUN true\n" if how == "build"
-            else f"%docker_run {image} echo never")
+    code = (f"%%dockerfile -t {token}:1 --builder {how.split('-')[1]}\nFROM {image}\nRUN true\n"
+            if how.startswith("build") else f"%docker_run {image} echo never")
     outcome = kernel.execute(code, interrupt_when=lambda _: silent_registry.accepted)
     seen = error_line(outcome)
-    if how == "build":
+    if how == "build-legacy":
         assert outcome.error["ename"] == "BuildCancelled"
+    elif how == "build-buildkit":
+        # dockmagic pulls BuildKit's base images through the engine before the build: the interrupt
+        # stops that pull, before any build started.
+        assert outcome.error["ename"] == "Interrupted"
+        assert "%dockerfile was stopped before it finished" in outcome.error["evalue"]
     else:
         assert outcome.error["ename"] == "Interrupted"
         assert f"Interrupted while pulling '{image}'" in outcome.error["evalue"]
@@ -521,7 +598,8 @@ def test_interrupting_a_pull_that_hangs(kernel, unique_name, silent_registry, ho
     assert_kernel_usable(kernel)
     after = snapshot(token)
     assert after == before
-    what = "FROM an image whose registry never answers (%%dockerfile)" if how == "build" else \
+    what = f"FROM an image whose registry never answers (%%dockerfile, {how[len('build-'):]})" \
+        if how.startswith("build") else \
         "%docker_run of an image whose registry never answers"
     fault_report(f"Interrupt during a pull that hangs: {what}", seen, outcome.after_interrupt, before, after)
 
@@ -641,7 +719,8 @@ print(failures)
     try:
         outcome = kernel.execute(code)
         assert outcome.error is None, outcome.shown()
-        assert outcome.text.strip() == "[]"
+        # Nothing failed; the engine's notices (one a build: "This engine has no bridge network") aside.
+        assert outcome.text.strip().splitlines()[-1] == "[]", outcome.text
         summary = kernel.execute(
             "import json\nprint(json.dumps({x: {'log': r.steps[1].log, 'dir': r.log_dir, 'start': "
             "r.progress.steps[1].started_at, 'end': r.progress.steps[1].finished_at, 'ok': r.ok} "
@@ -693,7 +772,8 @@ def test_weird_output_of_a_build_step_is_shown_safely(unique_name, fault_report)
     views = []
     tracemalloc.start()
     try:
-        result = dockmagic.build(f"FROM busybox\nRUN echo {token}; {WEIRD_SCRIPT}\n", no_cache=True,
+        # The legacy builder's model and view (LiveBuildView); its engine sends the 10 MB line whole.
+        result = dockmagic.build(f"FROM busybox\nRUN echo {token}; {WEIRD_SCRIPT}\n", no_cache=True, builder="legacy",
                                  watch=lambda progress: views.append(LiveBuildView(progress)))
         _, peak = tracemalloc.get_traced_memory()
     finally:
@@ -739,10 +819,10 @@ def test_weird_output_of_a_run_and_a_shell_cell_is_shown_safely(ipython_shell, u
         capfd.readouterr()
         ipython_shell.run_cell_magic("docker_shell", token, WEIRD_SCRIPT + "\necho after\n")
         printed_shell = capfd.readouterr().out
-        assert "bad \ufffd\ufffd bytes" in printed_shell and printed_shell.endswith("end\nafter\n")
+        assert "bad \ufffd\ufffd bytes" in printed_shell and printed_shell.endswith("end\nafter\nexit status 0\n")
         assert len(printed_shell) > 10_000_000
         ipython_shell.run_cell_magic("docker_shell", token, "echo still here")
-        assert capfd.readouterr().out == "still here\n"
+        assert capfd.readouterr().out == "still here\nexit status 0\n"
     finally:
         docker_cli("rm", "-f", token, check=False)
     after = snapshot(token)
@@ -798,9 +878,10 @@ def test_a_huge_context_is_announced_before_it_is_sent(ipython_shell, tmp_path, 
     order = []
     result = dockmagic.build("FROM busybox\nRUN true\n", context=str(context), context_warning_bytes=10_000_000,
                              notify=notices, watch=lambda progress: order.append(notices.getvalue()))
-    assert order[0].startswith(f"Warning: the build context '{context}' is 12.") and "MB (more than 10" in order[0]
-    # The engine may add warnings of its own (Docker: "IPv4 forwarding is disabled" where it is off).
-    assert result.ok and context_warnings(result) == [order[0].strip()]
+    announced = order[0].splitlines()  # what was written when the build's first progress came
+    assert announced[0].startswith(f"Warning: the build context '{context}' is 12.") and "MB (more than 10" in announced[0]
+    # The engine and the builder may add notices of their own (BuildKit: "This engine has no bridge network").
+    assert result.ok and context_warnings(result) == [announced[0].strip()]
     ipython_shell.run_line_magic("config", "DockMagic.context_warning_bytes = 10000000")
     try:
         error, shown = user_cell(ipython_shell, f"%%dockerfile --context {context}\nFROM busybox\nRUN true\n", capfd)
@@ -810,11 +891,14 @@ def test_a_huge_context_is_announced_before_it_is_sent(ipython_shell, tmp_path, 
     quiet = dockmagic.build("FROM busybox\nRUN true\n", context=str(context), notify=notices)
     assert context_warnings(quiet) == []
     fault_report("Build context larger than DockMagic.context_warning_bytes (12 MB against 10 MB)",
-                 order[0].strip() + " (written before anything is sent; the build goes on)", None,
+                 announced[0].strip() + " (written before anything is sent; the build goes on)", None,
                  left="nothing (build ok)")
 
 
-def test_dockerignore_excluding_the_dockerfile(ipython_shell, unique_name, tmp_path, capfd, fault_report):
+@pytest.mark.parametrize("builder", ["legacy", pytest.param("buildkit", marks=pytest.mark.xfail(
+    strict=True, reason="product: with BuildKit, COPY . copies the context folder's .dockerignore and Dockerfile that the "
+    ".dockerignore excludes (its other patterns hold)"))])
+def test_dockerignore_excluding_the_dockerfile(ipython_shell, unique_name, tmp_path, capfd, builder, fault_report):
     token = unique_name("dmfault")
     context = tmp_path / "context"
     context.mkdir()
@@ -822,17 +906,19 @@ def test_dockerignore_excluding_the_dockerfile(ipython_shell, unique_name, tmp_p
     (context / "keep.txt").write_text(f"kept-{token}\n")
     (context / "drop.txt").write_text("dropped\n")
     (context / ".dockerignore").write_text("Dockerfile\n*.Dockerfile\n.dockmagic*\n.dockerignore\ndrop.txt\n")
-    error, shown = user_cell(ipython_shell, f"%%dockerfile --context {context} -o ignored\nFROM busybox\n"
+    error, shown = user_cell(ipython_shell, f"%%dockerfile --context {context} -o ignored --builder {builder}\n"
+                             "FROM busybox\n"
                              "COPY . /ctx\nRUN ls -A /ctx; cat /ctx/keep.txt\n", capfd)
     assert error is None, shown
     log = ipython_shell.user_ns["ignored"].steps[2].log
     assert log.split() == ["keep.txt", f"kept-{token}"]
     (context / ".dockerignore").write_text("*\n")
-    error, shown_all = user_cell(ipython_shell, f"%%dockerfile --context {context}\nFROM busybox\n"
+    error, shown_all = user_cell(ipython_shell, f"%%dockerfile --context {context} --builder {builder}\n"
+                                 "FROM busybox\n"
                                  "COPY keep.txt /keep.txt\n", capfd)
     assert isinstance(error, DockerBuildError) and "keep.txt" in str(error)
     assert_one_line(shown_all)
-    fault_report(".dockerignore excluding the Dockerfile, *.Dockerfile and .dockmagic* (and then everything)",
+    fault_report(f".dockerignore excluding the Dockerfile, *.Dockerfile and .dockmagic* (and then everything; {builder})",
                  "the cell's Dockerfile is built anyway and the excluded files stay out (COPY . gives only "
                  "keep.txt); with '*': " + _last_error(shown_all), None, left="nothing")
 

@@ -215,7 +215,8 @@ def test_a_legacy_build_from_the_registry_pulls_the_base_in_its_from_step(engine
     docker_cli("push", base)
     docker_cli("rmi", base)
     cleanup["images"] += [base, f"{name}-built:1"]
-    result = dockmagic.build(f"FROM {base}\nRUN test -s /blob\n", tags=[f"{name}-built:1"], network="none")
+    result = dockmagic.build(f"FROM {base}\nRUN test -s /blob\n", tags=[f"{name}-built:1"], network="none",
+                             builder="legacy")
     from_step = result.steps[0]
     assert from_step.instruction == f"FROM {base}"
     assert "Pulling from" in from_step.log and "Pull complete" in from_step.log
@@ -306,5 +307,5 @@ def test_a_legacy_build_from_the_tls_registry_uses_a_docker_login_made_after_con
     registry.push(base, engine=connected)
     connected.remove_image(base)
     result = dockmagic.build(f"FROM {base}\nRUN test -s /blob\n", tags=[f"{name}-built:1"], network="none",
-                             engine=connected)
+                             engine=connected, builder="legacy")
     assert "Pull complete" in result.steps[0].log

@@ -86,7 +86,11 @@ def prune_build_logs(keep: int | None = KEEP_BUILD_LOGS, max_bytes: int | None =
         candidates = candidates[len(candidates) - keep:]
     if max_bytes is not None:
         sizes = {path: _folder_size(path) for _, path in candidates}
-        total = sum(sizes.values()) + sum(_folder_size(path) for path in in_use if os.path.isdir(path))
+        # Folders in use count against the budget too, but only this folder's: a live result's logs kept
+        # elsewhere are another budget's.
+        in_use_here = [os.path.abspath(os.path.join(folder, name)) for name in names
+                       if os.path.abspath(os.path.join(folder, name)) in in_use]
+        total = sum(sizes.values()) + sum(_folder_size(path) for path in in_use_here if os.path.isdir(path))
         while candidates and total > max_bytes:
             entry = candidates.pop(0)
             total -= sizes[entry[1]]

@@ -453,7 +453,7 @@ def _hide(node, wasted: list[int]) -> None:
         if isinstance(item, dict):
             stack.extend(item.values())
         else:
-            owner, size = item
+            owner, size = item[:2]  # a file: (layer index, size, attributes)
             wasted[owner] += size
 
 
@@ -512,7 +512,7 @@ def efficiency(contents: list[LayerContents]) -> tuple[float, list[tuple[str, in
             was_directory = path in children
             hidden = remove(path, index)
             seen(path, hidden if was_directory else 0)
-        for path, kind, size in layer.entries:
+        for path, kind, size, *_ in layer.entries:  # entries carry attributes too (the counting rule)
             if kind == "d":
                 if path in files:
                     remove(path, index)

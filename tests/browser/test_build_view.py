@@ -1,5 +1,8 @@
 """%%dockerfile in JupyterLab, in a real headless Chromium: live rows, cache marks, logs on click, the
-failing step brought forward, a page that stays responsive while a million lines stream."""
+failing step brought forward, a page that stays responsive while a million lines stream.
+
+These are the legacy builder's view ("Step 2/3" rows, a million lines a step): every cell asks for it with
+--builder legacy. BuildKit's view has its own tests (test_buildkit_view.py)."""
 
 from __future__ import annotations
 
@@ -15,10 +18,10 @@ def test_steps_appear_live_and_change_state(lab, page, unique_name):
     tag = unique_name("dmbrowser")
     lab.write_notebook("live.ipynb", [
         "%load_ext dockmagic",
-        f"%%dockerfile -t {tag} --no-cache\nFROM busybox\n"
+        f"%%dockerfile -t {tag} --no-cache --builder legacy\nFROM busybox\n"
         "RUN echo first-step-started && sleep 6 && echo first-step-done\n"
         "RUN echo second step\nCMD [\"echo\", \"hi\"]",
-        f"%%dockerfile -t {tag}\nFROM busybox\nRUN echo first-step-started && sleep 6 && echo first-step-done\n"
+        f"%%dockerfile -t {tag} --builder legacy\nFROM busybox\nRUN echo first-step-started && sleep 6 && echo first-step-done\n"
         "RUN echo second step\nCMD [\"echo\", \"hi\"]",
         f"!docker rmi -f {tag} > /dev/null",
     ])
@@ -58,7 +61,7 @@ def test_steps_appear_live_and_change_state(lab, page, unique_name):
 def test_failing_step_opens_with_its_exit_code(lab, page):
     lab.write_notebook("failing.ipynb", [
         "%load_ext dockmagic",
-        "%%dockerfile\nFROM busybox\nRUN echo checking the configuration && ls /no/such/folder\nCMD [\"true\"]",
+        "%%dockerfile --builder legacy\nFROM busybox\nRUN echo checking the configuration && ls /no/such/folder\nCMD [\"true\"]",
     ])
     notebook = NotebookPage(page, lab, "failing.ipynb")
     notebook.run_all()
@@ -80,7 +83,7 @@ def test_failing_step_opens_with_its_exit_code(lab, page):
 def test_page_stays_responsive_while_a_million_lines_stream(lab, page):
     lab.write_notebook("million.ipynb", [
         "%load_ext dockmagic",
-        "%%dockerfile --no-cache\nFROM busybox\nRUN echo a short step\nRUN seq 1000000 && sleep 2 && seq 1000000\n",
+        "%%dockerfile --no-cache --builder legacy\nFROM busybox\nRUN echo a short step\nRUN seq 1000000 && sleep 2 && seq 1000000\n",
     ])
     notebook = NotebookPage(page, lab, "million.ipynb")
     notebook.run_all()

@@ -1,6 +1,7 @@
 """What a data scientist hit on a first afternoon with the build view, tried in JupyterLab in a real
 headless Chromium: clocks that tick, the steps still to come, a step with no output, long lines, and a
-narrow pane."""
+narrow pane. Both builds ask for the legacy builder's view (a row per step from the start); BuildKit's
+view has its own tests (test_buildkit_view.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from .conftest import NotebookPage
 
-pytestmark = [pytest.mark.browser, pytest.mark.flaky(reruns=2)]
+pytestmark = [pytest.mark.browser, pytest.mark.engine, pytest.mark.flaky(reruns=2)]
 
 DOCS_SCREENSHOTS = pathlib.Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PIP_WARNING = ("WARNING: Running pip as the 'root' user can result in broken permissions and conflicting "
@@ -37,7 +38,7 @@ def docs_screenshot(locator, name: str) -> None:
 
 def test_clocks_tick_pending_steps_show_and_long_lines_read_whole(lab, page, unique_name):
     tag = unique_name("dmclock")
-    dockerfile = (f"%%dockerfile -t {tag} --no-cache\nFROM busybox\nRUN echo sleeping && sleep 6\n"
+    dockerfile = (f"%%dockerfile -t {tag} --no-cache --builder legacy\nFROM busybox\nRUN echo sleeping && sleep 6\n"
                   f"RUN echo \"{PIP_WARNING}\"\nENV FINISHED=yes\nCMD [\"true\"]")
     lab.write_notebook("afternoon.ipynb", ["%load_ext dockmagic", dockerfile, f"!docker rmi -f {tag} > /dev/null"])
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
@@ -114,7 +115,7 @@ def test_narrow_pane_keeps_the_instruction_readable(lab, page, unique_name):
     modules = " && ".join(f"echo {number} > module_{number}.py" for number in (1, 2, 10, 11, 100))
     lab.write_notebook("narrow.ipynb", [
         "%load_ext dockmagic",
-        "%%dockerfile --no-cache\nFROM busybox\nRUN echo installing the packages this notebook needs && echo done\n"
+        "%%dockerfile --no-cache --builder legacy\nFROM busybox\nRUN echo installing the packages this notebook needs && echo done\n"
         "ENV PYTHONDONTWRITEBYTECODE=1\nCMD [\"python3\", \"-m\", \"http.server\"]",
         f"!docker run --name {container} busybox sh -c 'mkdir -p {packages} && cd {packages} && {modules}'"
         " && echo made",
