@@ -453,7 +453,7 @@ def _hide(node, wasted: list[int]) -> None:
         if isinstance(item, dict):
             stack.extend(item.values())
         else:
-            owner, size = item
+            owner, size = item[0], item[1]  # (layer, size, attributes)
             wasted[owner] += size
 
 
