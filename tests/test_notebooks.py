@@ -29,6 +29,29 @@ def code_cells(notebook):
 
 
 _STEP_LINE = re.compile(r"^\s+((?:\[\d+/\d+\] )?Step \d+/\d+)\s+(\w+)\s+[\d.]+ s\s+\S*\s+(.*)$")
+# BuildKit's rows: "  [2/3]     done    0.4 s    RUN ...", "  [tools 1/2] cached ...", "  [stage-1] done ...", and
+# unlabelled internal rows ("[internal] load metadata ...", "copy /context /", "exporting to image").
+_BUILDKIT_STEP_LINE = re.compile(r"^  (\[[^\]]+\])?\s+(running|pending|cached|done|failed|skipped|cancelled)\s+"
+                                 r"[\d.]+ s\s+(.*)$")
+
+
+def _build_steps(text: str) -> list:
+    """The build's steps as (label, state, instruction), from either builder's text form. BuildKit's internal rows
+    are left out (how many there are, and whether they come from the cache, depends on what the engine saw
+    before), and so is whether a FROM row is cached: BuildKit marks a base image's row cached or not by what
+    its cache holds, which is no part of the lesson."""
+    if "builder: buildkit" not in text:
+        return [m.groups() for m in map(_STEP_LINE.match, text.splitlines()) if m]
+    steps = []
+    for match in map(_BUILDKIT_STEP_LINE.match, text.splitlines()):
+        if match and match.group(1):
+            label, state, instruction = match.groups()
+            if instruction.startswith("FROM ") and state == "cached":
+                state = "done"
+            steps.append((label, state, instruction.strip()))
+    return steps
+
+
 _DIFF_LINE = re.compile(r"^[ACD] /")
 
 
@@ -53,7 +76,7 @@ def kind_of(cell) -> list:
             continue
         data = output.get("data", {})
         text = data.get("text/plain", "")
-        steps = [m.groups() for m in map(_STEP_LINE.match, text.splitlines()) if m]
+        steps = _build_steps(text)
         if steps:
             kinds.append(("build", tuple(steps)))
         elif "application/vnd.jupyter.widget-view+json" in data and _is_diff_text(text):
