@@ -512,7 +512,7 @@ def efficiency(contents: list[LayerContents]) -> tuple[float, list[tuple[str, in
             was_directory = path in children
             hidden = remove(path, index)
             seen(path, hidden if was_directory else 0)
-        for path, kind, size in layer.entries:
+        for path, kind, size, *_ in layer.entries:  # entries may carry attributes
             if kind == "d":
                 if path in files:
                     remove(path, index)
