@@ -146,3 +146,20 @@ def test_with_no_engine_they_run_to_the_end_on_their_recordings(tmp_path):
         executed = (out / path.name).read_text()
         assert "no container engine is reachable" in executed
         assert "Replay" in executed or "[replay]" in executed
+
+
+def test_the_kind_of_a_buildkit_build_is_its_labelled_steps_and_their_states():
+    text = "\n".join([
+        "Build done · 8/8 steps · 3.3 s · 3 cached · sha256:69f6 · lesson-parallel:latest · 1.99 MB",
+        "  engine: Docker Engine 20.10.24+dfsg1 at unix:///var/run/docker.sock · builder: buildkit",
+        "            done         0.1 s                [internal] load remote build context",
+        "  [left 1/2] cached       0.0 s                FROM busybox AS left",
+        "  [left 2/2] done         2.4 s                RUN sleep 2",
+        "  [2/3]     cached       0.0 s                COPY a /a",
+        "  [stage-2] skipped      0.0 s                CMD [\"cat\", \"/left.txt\"]",
+        "            done         0.0 s                exporting to image",
+    ])
+    assert _build_steps(text) == [("[left 1/2]", "done", "FROM busybox AS left"),
+                                  ("[left 2/2]", "done", "RUN sleep 2"), ("[2/3]", "cached", "COPY a /a"),
+                                  ("[stage-2]", "skipped", 'CMD ["cat", "/left.txt"]')]
+    assert _build_steps(text.replace("[left 2/2] done", "[left 2/2] failed")) != _build_steps(text)
