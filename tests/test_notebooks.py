@@ -29,6 +29,29 @@ def code_cells(notebook):
 
 
 _STEP_LINE = re.compile(r"^\s+((?:\[\d+/\d+\] )?Step \d+/\d+)\s+(\w+)\s+[\d.]+ s\s+\S*\s+(.*)$")
+# BuildKit's rows: "  [2/3]     done    0.4 s    RUN ...", "  [tools 1/2] cached ...", "  [stage-1] done ...", and
+# unlabelled internal rows ("[internal] load metadata ...", "copy /context /", "exporting to image").
+_BUILDKIT_STEP_LINE = re.compile(r"^  (\[[^\]]+\])?\s+(running|pending|cached|done|failed|skipped|cancelled)\s+"
+                                 r"[\d.]+ s\s+(.*)$")
+
+
+def _build_steps(text: str) -> list:
+    """The build's steps as (label, state, instruction), from either builder's text form. BuildKit's internal rows
+    are left out (how many there are, and whether they come from the cache, depends on what the engine saw
+    before), and so is whether a FROM row is cached: BuildKit marks a base image's row cached or not by what
+    its cache holds, which is no part of the lesson."""
+    if "builder: buildkit" not in text:
+        return [m.groups() for m in map(_STEP_LINE.match, text.splitlines()) if m]
+    steps = []
+    for match in map(_BUILDKIT_STEP_LINE.match, text.splitlines()):
+        if match and match.group(1):
+            label, state, instruction = match.groups()
+            if instruction.startswith("FROM ") and state == "cached":
+                state = "done"
+            steps.append((label, state, instruction.strip()))
+    return steps
+
+
 _DIFF_LINE = re.compile(r"^[ACD] /")
 
 
@@ -53,7 +76,7 @@ def kind_of(cell) -> list:
             continue
         data = output.get("data", {})
         text = data.get("text/plain", "")
-        steps = [m.groups() for m in map(_STEP_LINE.match, text.splitlines()) if m]
+        steps = _build_steps(text)
         if steps:
             kinds.append(("build", tuple(steps)))
         elif "application/vnd.jupyter.widget-view+json" in data and _is_diff_text(text):
@@ -123,3 +146,20 @@ def test_with_no_engine_they_run_to_the_end_on_their_recordings(tmp_path):
         executed = (out / path.name).read_text()
         assert "no container engine is reachable" in executed
         assert "Replay" in executed or "[replay]" in executed
+
+
+def test_the_kind_of_a_buildkit_build_is_its_labelled_steps_and_their_states():
+    text = "\n".join([
+        "Build done · 8/8 steps · 3.3 s · 3 cached · sha256:69f6 · lesson-parallel:latest · 1.99 MB",
+        "  engine: Docker Engine 20.10.24+dfsg1 at unix:///var/run/docker.sock · builder: buildkit",
+        "            done         0.1 s                [internal] load remote build context",
+        "  [left 1/2] cached       0.0 s                FROM busybox AS left",
+        "  [left 2/2] done         2.4 s                RUN sleep 2",
+        "  [2/3]     cached       0.0 s                COPY a /a",
+        "  [stage-2] skipped      0.0 s                CMD [\"cat\", \"/left.txt\"]",
+        "            done         0.0 s                exporting to image",
+    ])
+    assert _build_steps(text) == [("[left 1/2]", "done", "FROM busybox AS left"),
+                                  ("[left 2/2]", "done", "RUN sleep 2"), ("[2/3]", "cached", "COPY a /a"),
+                                  ("[stage-2]", "skipped", 'CMD ["cat", "/left.txt"]')]
+    assert _build_steps(text.replace("[left 2/2] done", "[left 2/2] failed")) != _build_steps(text)

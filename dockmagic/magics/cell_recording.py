@@ -221,7 +221,9 @@ def recording_wrapper(shell, settings, name: str, function):
                 finally:
                     record["outputs"] = outputs
             record["result"] = result_bundle(shell, result)
-            if name == "docker_diff" and result is not None:
+            # A container's change list replays in the live tree; an image diff (two images, --base) replays
+            # from its recorded text and HTML, as other results do.
+            if name == "docker_diff" and hasattr(result, "container_id"):
                 record["diff"] = {**diff_summary(result),
                                   "changes": [[c.kind, c.path, c.size] for c in result.changes]}
             return result
