@@ -879,7 +879,8 @@ def test_a_huge_context_is_announced_before_it_is_sent(ipython_shell, tmp_path, 
     result = dockmagic.build("FROM busybox\nRUN true\n", context=str(context), context_warning_bytes=10_000_000,
                              notify=notices, watch=lambda progress: order.append(notices.getvalue()))
     announced = order[0].splitlines()  # what was written when the build's first progress came
-    assert announced[0].startswith(f"Warning: the build context '{context}' is 12.") and "MB (more than 10" in announced[0]
+    assert announced[0].startswith(f"Warning: the build context '{context}' is 12.")
+    assert "MB (more than 10" in announced[0]
     # The engine and the builder may add notices of their own (BuildKit: "This engine has no bridge network").
     assert result.ok and context_warnings(result) == [announced[0].strip()]
     ipython_shell.run_line_magic("config", "DockMagic.context_warning_bytes = 10000000")
@@ -896,8 +897,8 @@ def test_a_huge_context_is_announced_before_it_is_sent(ipython_shell, tmp_path, 
 
 
 @pytest.mark.parametrize("builder", ["legacy", pytest.param("buildkit", marks=pytest.mark.xfail(
-    strict=True, reason="product: with BuildKit, COPY . copies the context folder's .dockerignore and Dockerfile that the "
-    ".dockerignore excludes (its other patterns hold)"))])
+    strict=True, reason="product: with BuildKit, COPY . copies the context folder's .dockerignore and "
+    "Dockerfile that the .dockerignore excludes (its other patterns hold)"))])
 def test_dockerignore_excluding_the_dockerfile(ipython_shell, unique_name, tmp_path, capfd, builder, fault_report):
     token = unique_name("dmfault")
     context = tmp_path / "context"
@@ -918,7 +919,8 @@ def test_dockerignore_excluding_the_dockerfile(ipython_shell, unique_name, tmp_p
                                  "COPY keep.txt /keep.txt\n", capfd)
     assert isinstance(error, DockerBuildError) and "keep.txt" in str(error)
     assert_one_line(shown_all)
-    fault_report(f".dockerignore excluding the Dockerfile, *.Dockerfile and .dockmagic* (and then everything; {builder})",
+    fault_report(f".dockerignore excluding the Dockerfile, *.Dockerfile and .dockmagic* "
+                 f"(and then everything; {builder})",
                  "the cell's Dockerfile is built anyway and the excluded files stay out (COPY . gives only "
                  "keep.txt); with '*': " + _last_error(shown_all), None, left="nothing")
 

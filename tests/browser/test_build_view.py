@@ -21,7 +21,8 @@ def test_steps_appear_live_and_change_state(lab, page, unique_name):
         f"%%dockerfile -t {tag} --no-cache --builder legacy\nFROM busybox\n"
         "RUN echo first-step-started && sleep 6 && echo first-step-done\n"
         "RUN echo second step\nCMD [\"echo\", \"hi\"]",
-        f"%%dockerfile -t {tag} --builder legacy\nFROM busybox\nRUN echo first-step-started && sleep 6 && echo first-step-done\n"
+        f"%%dockerfile -t {tag} --builder legacy\nFROM busybox\n"
+        "RUN echo first-step-started && sleep 6 && echo first-step-done\n"
         "RUN echo second step\nCMD [\"echo\", \"hi\"]",
         f"!docker rmi -f {tag} > /dev/null",
     ])
@@ -61,7 +62,8 @@ def test_steps_appear_live_and_change_state(lab, page, unique_name):
 def test_failing_step_opens_with_its_exit_code(lab, page):
     lab.write_notebook("failing.ipynb", [
         "%load_ext dockmagic",
-        "%%dockerfile --builder legacy\nFROM busybox\nRUN echo checking the configuration && ls /no/such/folder\nCMD [\"true\"]",
+        "%%dockerfile --builder legacy\nFROM busybox\n"
+        "RUN echo checking the configuration && ls /no/such/folder\nCMD [\"true\"]",
     ])
     notebook = NotebookPage(page, lab, "failing.ipynb")
     notebook.run_all()
@@ -83,7 +85,8 @@ def test_failing_step_opens_with_its_exit_code(lab, page):
 def test_page_stays_responsive_while_a_million_lines_stream(lab, page):
     lab.write_notebook("million.ipynb", [
         "%load_ext dockmagic",
-        "%%dockerfile --no-cache --builder legacy\nFROM busybox\nRUN echo a short step\nRUN seq 1000000 && sleep 2 && seq 1000000\n",
+        "%%dockerfile --no-cache --builder legacy\nFROM busybox\n"
+        "RUN echo a short step\nRUN seq 1000000 && sleep 2 && seq 1000000\n",
     ])
     notebook = NotebookPage(page, lab, "million.ipynb")
     notebook.run_all()

@@ -115,7 +115,8 @@ def test_narrow_pane_keeps_the_instruction_readable(lab, page, unique_name):
     modules = " && ".join(f"echo {number} > module_{number}.py" for number in (1, 2, 10, 11, 100))
     lab.write_notebook("narrow.ipynb", [
         "%load_ext dockmagic",
-        "%%dockerfile --no-cache --builder legacy\nFROM busybox\nRUN echo installing the packages this notebook needs && echo done\n"
+        "%%dockerfile --no-cache --builder legacy\nFROM busybox\n"
+        "RUN echo installing the packages this notebook needs && echo done\n"
         "ENV PYTHONDONTWRITEBYTECODE=1\nCMD [\"python3\", \"-m\", \"http.server\"]",
         f"!docker run --name {container} busybox sh -c 'mkdir -p {packages} && cd {packages} && {modules}'"
         " && echo made",
