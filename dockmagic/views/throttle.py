@@ -7,6 +7,8 @@ import threading
 import time
 from collections.abc import Callable
 
+MAX_SPACING = 0.5  # seconds: the longest a flush waits for the previous one to be an interval old
+
 
 class Throttle:
     """Calls ``flush`` at most once per ``interval`` seconds: a change within the interval of the last
@@ -39,9 +41,11 @@ class Throttle:
 
     def flush(self) -> None:
         """Flush now, or once ``interval`` has passed since the last flush: two flushes asked for at once
-        (a model's end reported from two places) still reach the page an interval apart."""
+        (a model's end reported from two places) still reach the page an interval apart. The wait is capped
+        at ``MAX_SPACING``: a view made with a long interval (tests hold flushes back with an hour) never
+        blocks its model's end for long."""
         with self._lock:
-            wait = self.interval - (time.monotonic() - self._last)
+            wait = min(self.interval, MAX_SPACING) - (time.monotonic() - self._last)
             if wait > 0:
                 time.sleep(wait)
             self._flush()
