@@ -35,10 +35,8 @@ from ..models.diff_tree import KINDS
 from ..parsing.image_names import docker_image_id, familiar_image_name
 from ..views.display import TextAndHtml
 from .lookup import find_image
-from .tar_stream import ChunkReader, member_path
+from .tar_stream import ChunkReader, layer_entry, member_path
 
-WHITEOUT = ".wh."
-OPAQUE = ".wh..wh..opq"
 # JSON files of a saved image (manifest, config, index) are small; larger non-tar files are skipped.
 MAX_METADATA_BYTES = 16 * 1024 * 1024
 
@@ -259,16 +257,12 @@ def read_layer(stream, mode: str) -> LayerContents:
     contents = LayerContents()
     with tarfile.open(fileobj=stream, mode=mode) as layer:
         for member in layer:
-            relative = member_path(member.name)
-            if not relative:
+            entry = layer_entry(member.name)
+            if entry is None:
                 continue
-            path = "/" + relative
-            directory, _, base = path.rpartition("/")
-            if base.startswith(WHITEOUT):
-                if base == OPAQUE:
-                    contents.opaque.append(directory or "/")
-                elif not base.startswith(WHITEOUT + WHITEOUT):  # .wh..wh.plnk and such are bookkeeping
-                    contents.whiteouts.append((directory or "") + "/" + base[len(WHITEOUT):])
+            what, path = entry
+            if what != "path":
+                (contents.opaque if what == "opaque" else contents.whiteouts).append(path)
                 continue
             kind = ("d" if member.isdir() else "f" if member.isreg() else "l" if member.issym()
                     else "h" if member.islnk() else "o")

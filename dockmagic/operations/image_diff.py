@@ -33,9 +33,9 @@ from ..models.diff_tree import KINDS, DiffTree
 from ..parsing.image_names import familiar_image_name
 from ..parsing.packages import MANAGERS, Package, is_package_record, packages_from_records
 from ..views.display import TextAndHtml
-from .history import MAX_METADATA_BYTES, OPAQUE, WHITEOUT, SavedImage
+from .history import MAX_METADATA_BYTES, SavedImage
 from .lookup import find_image
-from .tar_stream import member_path
+from .tar_stream import layer_entry, member_path
 from .tar_walk import BLOCK, ChunkBuffer, Gunzipped, Prefixed, walk
 
 # A package record larger than this is not kept (a dpkg status of 3,000 packages is about 3 MB).
@@ -164,16 +164,12 @@ _TYPES = {tarfile.DIRTYPE: "d", tarfile.SYMTYPE: "l", tarfile.LNKTYPE: "h"}
 def _read_layer(source) -> LayerFiles:
     layer = LayerFiles()
     for member in walk(source):
-        relative = member_path(member.name)
-        if not relative:
+        entry = layer_entry(member.name)
+        if entry is None:
             continue
-        path = "/" + relative
-        directory, _, base = path.rpartition("/")
-        if base.startswith(WHITEOUT):
-            if base == OPAQUE:
-                layer.opaque.append(directory or "/")
-            elif not base.startswith(WHITEOUT + WHITEOUT):
-                layer.whiteouts.append((directory or "") + "/" + base[len(WHITEOUT):])
+        what, path = entry
+        if what != "path":
+            (layer.opaque if what == "opaque" else layer.whiteouts).append(path)
             continue
         kind = "f" if member.isreg() else _TYPES.get(member.type, "o")
         digest = ""

@@ -15,6 +15,28 @@ def member_path(name: str) -> str:
     return "" if name == "." else name
 
 
+WHITEOUT = ".wh."
+OPAQUE = ".wh..wh..opq"
+
+
+def layer_entry(name: str) -> tuple[str, str] | None:
+    """What a layer tar's member stands for, by the OCI layer rules: ("opaque", folder) hides the folder's
+    lower contents, ("whiteout", path) deletes a lower path, ("path", path) is a file or folder itself;
+    None for the root and for bookkeeping entries (.wh..wh.plnk and such). Paths are absolute."""
+    relative = member_path(name)
+    if not relative:
+        return None
+    path = "/" + relative
+    directory, _, base = path.rpartition("/")
+    if not base.startswith(WHITEOUT):
+        return ("path", path)
+    if base == OPAQUE:
+        return ("opaque", directory or "/")
+    if base.startswith(WHITEOUT + WHITEOUT):
+        return None
+    return ("whiteout", directory + "/" + base[len(WHITEOUT):])
+
+
 class ChunkReader(io.RawIOBase):
     """A file object over an iterator of byte chunks (docker-py's streams), for tarfile's stream mode."""
 

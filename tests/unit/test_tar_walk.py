@@ -74,3 +74,15 @@ def test_unread_contents_are_skipped_and_a_tar_inside_a_tar_is_walked():
         source = Prefixed(head, member)
         found[member.name] = seen_by_walk(Gunzipped(source) if head[:2] == b"\x1f\x8b" else source)
     assert found == {"layer.tar": seen_by_tarfile(inner), "layer.tar.gz": seen_by_tarfile(inner)}
+
+
+def test_layer_members_read_by_the_oci_whiteout_rules():
+    from dockmagic.operations.tar_stream import layer_entry
+    assert layer_entry("./") is None
+    assert layer_entry("etc/hostname") == ("path", "/etc/hostname")
+    assert layer_entry("./usr/bin/") == ("path", "/usr/bin")
+    assert layer_entry("etc/.wh.motd") == ("whiteout", "/etc/motd")
+    assert layer_entry(".wh.opt") == ("whiteout", "/opt")
+    assert layer_entry("var/cache/.wh..wh..opq") == ("opaque", "/var/cache")
+    assert layer_entry(".wh..wh..opq") == ("opaque", "/")
+    assert layer_entry(".wh..wh.plnk") is None
