@@ -196,9 +196,9 @@ def test_wasted_bytes_when_a_later_layer_deletes_or_overwrites_files(names):
     assert {(change.kind, change.path, change.size) for change in first.added} >= {
         ("A", "/big", 5000), ("A", "/over", 700), ("A", "/dir/f", 300), ("A", "/opq/old", 400), ("A", "/keep", 5)}
     html = history._repr_mimebundle_()["text/html"]
-    assert "6.4 kB wasted" in html
+    assert "6.4kB wasted" in html
     text = str(history)
-    assert "6.4 kB wasted" in text
+    assert "6.4kB wasted" in text
 
 
 def test_history_of_an_unknown_image_is_not_found(ipython_shell, unique_name):

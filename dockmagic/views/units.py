@@ -6,9 +6,7 @@ import math
 
 
 def cli_size(size: float) -> str:
-    """A size as the docker CLI's own lines print it (go-units HumanSizeWithPrecision(size, 3)): 0B, 77B,
-    1.99MB. Only for text that reproduces the CLI's output (pull and push in a terminal); every view
-    uses :func:`human_size`."""
+    """A size as the docker CLI prints it (go-units HumanSizeWithPrecision(size, 3)): 0B, 77B, 1.99MB."""
     units = ("B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB")
     value = float(size)
     index = 0
