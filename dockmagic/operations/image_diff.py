@@ -158,6 +158,10 @@ def read_save(chunks) -> SavedLayers:
     return saved
 
 
+# Files the engine bind-mounts into every container (as `docker diff` leaves them out, so does this).
+ENGINE_MOUNT_POINTS = frozenset({"/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/.dockerenv",
+                                 "/run/.containerenv"})
+
 _TYPES = {tarfile.DIRTYPE: "d", tarfile.SYMTYPE: "l", tarfile.LNKTYPE: "h"}
 
 
@@ -172,6 +176,8 @@ def _read_layer(source) -> LayerFiles:
             (layer.opaque if what == "opaque" else layer.whiteouts).append(path)
             continue
         kind = "f" if member.isreg() else _TYPES.get(member.type, "o")
+        if kind == "f" and member.size == 0 and path in ENGINE_MOUNT_POINTS:
+            continue  # Podman commits the empty files it mounts over; Docker's layers leave them out
         digest = ""
         if kind == "f":
             # The bytes pass by anyway (a stream cannot seek): hashing them costs little, and tells a
