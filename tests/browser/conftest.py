@@ -162,7 +162,11 @@ class NotebookPage:
         # Wait for the kernel to be idle before running anything.
         page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60000)
         # ...and for the widget manager to listen to it.
-        page.wait_for_function("() => window.dmWidgetManagerReady", timeout=60000)
+        try:
+            page.wait_for_function("() => window.dmWidgetManagerReady", timeout=60000)
+        except Exception:
+            screenshot(page, f"not-ready-{name}")
+            raise
 
     def run_all(self):
         """Run > Run All Cells, then wait until the kernel has taken every cell (its prompt shows [*] or a

@@ -84,7 +84,7 @@ def test_untrusted_text_is_shown_as_text_and_runs_nothing(lab, page, unique_name
     notebook.run_all()
     build = notebook.output(1).locator(".dockmagic-build[data-state='done']")
     build.wait_for(timeout=60000)
-    build.locator(".dm-step").nth(1).locator(".dm-step-line").click()
+    build.locator(".dm-step").filter(has_text="RUN echo").locator(".dm-step-line").click()
     assert HOSTILE in build.locator(".dm-log-window").text_content()
     assert SCRIPT in build.locator(".dm-log-window").text_content()
     notebook.output(2).get_by_text(HOSTILE + SCRIPT).wait_for(timeout=60000)

@@ -44,7 +44,7 @@ def test_views_of_a_restarted_kernel_say_which_cell_to_run_again(lab, page, brow
         assert tree.locator(".dm-loading").count() == 0
 
         build = reopened.locator(".dockmagic-build[data-state='done']")
-        step = build.locator(".dm-step").nth(1)
+        step = build.locator(".dm-step").filter(has_text="RUN seq")
         step.locator(".dm-step-line").click()
         more = step.locator(".dm-more")
         more.wait_for()  # the log is drawn once laid out
