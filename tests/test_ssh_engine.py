@@ -161,7 +161,9 @@ def test_sshd_stopped_mid_build_is_reported_and_leaves_nothing_once_back(ssh_env
     def build():
         started = time.monotonic()
         try:
-            outcome["result"] = dockmagic.build(f"FROM busybox\nRUN echo {marker} && sleep 5\n", no_cache=True)
+            # The legacy builder: its RUN step is a container the engine lists, which is what is watched here.
+            outcome["result"] = dockmagic.build(f"FROM busybox\nRUN echo {marker} && sleep 5\n", no_cache=True,
+                                                builder="legacy")
         except BaseException as error:  # what a user would see, whatever it is
             outcome["error"] = error
         outcome["seconds"] = time.monotonic() - started

@@ -19,7 +19,8 @@ def test_push_and_pull_views_show_layers_bytes_and_the_layers_already_there(lab,
     # build cache holding it, so the pull downloads it again and finds only busybox's layer already there.
     lab.write_notebook("transfer.ipynb", [
         "%load_ext dockmagic",
-        f"%%dockerfile -t {reference} --quiet --no-cache --builder legacy\nFROM busybox\nRUN head -c 30000000 /dev/urandom > /blob",
+        f"%%dockerfile -t {reference} --quiet --no-cache --builder legacy\n"
+        "FROM busybox\nRUN head -c 30000000 /dev/urandom > /blob",
         f"%docker_push {reference}",
         f"!docker rmi {reference} > /dev/null",
         f"%docker_pull {reference}",
