@@ -7,15 +7,14 @@ import tarfile
 from dataclasses import dataclass
 
 from ..engine import Engine
-from .tar_stream import ChunkReader
+from .tar_stream import ENGINE_MOUNT_POINTS, ChunkReader
 
 # Paths whose differences say nothing about the reproduction: logs, caches, temporary files, shell
 # history, and files the engine writes into every container.
 IGNORED_PATHS = (
     "/var/log", "/var/cache", "/var/lib/apt/lists", "/tmp", "/var/tmp", "/root/.cache",
     "/root/.bash_history", "/root/.ash_history", "/root/.sh_history",
-    "/etc/hostname", "/etc/hosts", "/etc/resolv.conf", "/.dockerenv", "/proc", "/sys", "/dev",
-    "/etc/mtab", "/run/.containerenv",  # Podman's, in every container's layer
+    "/proc", "/sys", "/dev", "/etc/mtab", *ENGINE_MOUNT_POINTS,
 )
 
 

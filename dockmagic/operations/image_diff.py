@@ -35,7 +35,7 @@ from ..parsing.packages import MANAGERS, Package, is_package_record, packages_fr
 from ..views.display import TextAndHtml
 from .history import MAX_METADATA_BYTES, SavedImage
 from .lookup import find_image
-from .tar_stream import layer_entry, member_path
+from .tar_stream import ENGINE_MOUNT_POINTS, layer_entry, member_path
 from .tar_walk import BLOCK, ChunkBuffer, Gunzipped, Prefixed, walk
 
 # A package record larger than this is not kept (a dpkg status of 3,000 packages is about 3 MB).
@@ -157,10 +157,6 @@ def read_save(chunks) -> SavedLayers:
             saved.metadata[name] = head + member.read()
     return saved
 
-
-# Files the engine bind-mounts into every container (as `docker diff` leaves them out, so does this).
-ENGINE_MOUNT_POINTS = frozenset({"/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/.dockerenv",
-                                 "/run/.containerenv"})
 
 _TYPES = {tarfile.DIRTYPE: "d", tarfile.SYMTYPE: "l", tarfile.LNKTYPE: "h"}
 

@@ -15,6 +15,10 @@ def member_path(name: str) -> str:
     return "" if name == "." else name
 
 
+# Files the engine bind-mounts into every container: `docker diff` leaves them out, and Podman commits
+# them (empty) into layers.
+ENGINE_MOUNT_POINTS = ("/etc/hostname", "/etc/hosts", "/etc/resolv.conf", "/.dockerenv", "/run/.containerenv")
+
 WHITEOUT = ".wh."
 OPAQUE = ".wh..wh..opq"
 
