@@ -163,7 +163,7 @@ class NotebookPage:
         page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60000)
         # ...and for the widget manager to listen to it.
         # Now and then (in two of the last three full runs here) the manager's first comm_info request goes
-        # unanswered and it never asks again: a reload makes it connect afresh, as a person would do.
+        # unanswered and the page waits on it for good (60 s seen): a reload connects afresh, as a person would.
         for attempt in range(2):
             try:
                 page.wait_for_function("() => window.dmWidgetManagerReady", timeout=30000)
