@@ -192,6 +192,61 @@ class Engine:
         with _engine_errors():
             self._api._raise_for_status(response)
 
+    def open_session(self, session_id: str, shared_key: str, methods: list[str]) -> tuple[object, bytes]:
+        """Open a BuildKit session (``POST /session``), as the docker CLI does before a build: the engine
+        takes the connection over and, as a gRPC client over HTTP/2 on it, calls the ``methods`` the
+        client serves (``/moby.filesync.v1.FileSync/DiffCopy``...) while builds naming ``session_id`` run.
+
+        Written by hand on a connection of docker-py's own pool (unix socket, TCP, TLS or ssh, set up as
+        for every other request) because the engine wants one header line per method, which requests
+        cannot send, and starts talking right after its answer.
+
+        Returns:
+            The connection (``recv``, ``sendall``, ``close``) and the bytes the engine already sent after
+            its answer.
+        Raises:
+            EngineRefused: the engine answered something other than 101 Switching Protocols.
+        """
+        import requests
+
+        url = self._api._url("/session")
+        adapter = self._api.get_adapter(url)
+        request = requests.Request("POST", url).prepare()
+        if hasattr(adapter, "get_connection_with_tls_context"):
+            pool = adapter.get_connection_with_tls_context(request, self._api.verify, cert=self._api.cert)
+        else:
+            pool = adapter.get_connection(url)
+        connection = pool._new_conn()  # a connection of its own: the engine keeps it for the session
+        connection.connect()
+        sock = connection.sock
+        path = request.path_url
+        lines = [f"POST {path} HTTP/1.1", "Host: docker", "User-Agent: dockmagic", "Upgrade: h2c",
+                 "Connection: Upgrade", "Content-Length: 0", f"X-Docker-Expose-Session-Uuid: {session_id}",
+                 "X-Docker-Expose-Session-Name: dockmagic", f"X-Docker-Expose-Session-Sharedkey: {shared_key}"]
+        lines += [f"X-Docker-Expose-Session-Grpc-Method: {method}" for method in methods]
+        try:
+            sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("utf-8"))
+            received = b""
+            while b"\r\n\r\n" not in received:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    raise EngineRefused("the engine closed the connection instead of opening a build session",
+                                        status_code=None)
+                received += chunk
+                if len(received) > 1 << 20:
+                    raise EngineRefused("the engine's answer to POST /session never ended", status_code=None)
+            head, rest = received.split(b"\r\n\r\n", 1)
+            status = head.split(b"\r\n", 1)[0].decode("latin-1")
+            if " 101 " not in f"{status} ":
+                body = rest.decode("utf-8", "replace").strip()
+                raise EngineRefused(f"the engine refused a build session: {status} {body[:200]}".strip(),
+                                    status_code=int(status.split()[1]) if len(status.split()) > 1
+                                    and status.split()[1].isdigit() else None)
+        except BaseException:
+            connection.close()
+            raise
+        return sock, rest
+
     def has_network(self, name: str) -> bool:
         """Whether the engine has a network called ``name`` (``bridge`` is missing on an engine started
         with ``--bridge=none``, where BuildKit's default network mode fails)."""

@@ -32,7 +32,7 @@ import dockmagic
 from dockmagic.errors import BuildContextError
 from dockmagic.operations.context import make_context
 
-from .conftest import docker_cli
+from .conftest import docker_cli, engine_is_podman
 
 CORPUS = Path(__file__).parent / "corpus"
 LEGACY = dict(os.environ, DOCKER_BUILDKIT="0")
@@ -420,3 +420,56 @@ def test_a_folder_named_dockerfile_is_a_clear_error(tmp_path):
     (tmp_path / "Dockerfile").mkdir()
     with pytest.raises(BuildContextError, match="is a folder"):
         make_context("FROM busybox\n", str(tmp_path))
+
+
+# --- BuildKit: the same files, through a build session -------------------------------------------------
+
+DETAILED_LISTING = ("FROM busybox\nCOPY . /src/\n"
+                    "RUN cd /src && find . | sort | xargs stat -c '%n %a %F' && find . -type f | sort | xargs md5sum\n")
+
+
+def context_bytes_sent(result) -> int:
+    """What the engine reports it received of the folder ("transferring context"), in bytes."""
+    row = next(r for r in result.progress.steps if r.internal and r.instruction == "[internal] load build context")
+    return max(s.current for s in row.statuses if s.id.startswith("transferring context"))
+
+
+@pytest.mark.engine
+@pytest.mark.integration
+@pytest.mark.skipif(engine_is_podman(), reason="Podman builds with buildah, which takes the tar: tested above")
+@pytest.mark.parametrize("ignore", ["keeps-itself", "excludes-itself", "negations-and-globstar"])
+def test_buildkit_copy_dot_gives_the_clis_files_and_a_rebuild_sends_nothing(tmp_path, made_images, monkeypatch,
+                                                                          ignore):
+    monkeypatch.delenv("DOCKER_BUILDKIT")
+    folder = unique_folder(tmp_path)
+    populate(folder)
+    (folder / "src" / "weights.bin").write_bytes(os.urandom(2 * 1024 * 1024))  # kept by every .dockerignore here
+    (folder / ".dockerignore").write_text(IGNORE_FILES[ignore])
+    (folder / "Dockerfile").write_text(DETAILED_LISTING)
+    # The legacy build's image is the CLI's (the tests above): names, modes, kinds and contents must match.
+    legacy = dockmagic.build(DETAILED_LISTING, context=str(folder), builder="legacy")
+    made_images.append(legacy)
+    first = dockmagic.build(DETAILED_LISTING, context=str(folder), builder="buildkit", no_cache=True)
+    again = dockmagic.build(DETAILED_LISTING, context=str(folder), builder="buildkit")
+    try:
+        assert first.builder == "buildkit" and first.steps[2].log.splitlines() == legacy.steps[2].log.splitlines()
+        if ignore == "excludes-itself":
+            assert "./Dockerfile " not in first.steps[2].log and "./.dockerignore " not in first.steps[2].log
+        assert [s.state for s in again.steps][1:] == ["cached", "cached"] and again.image_id == first.image_id
+        # The engine kept what it received under the folder's key: only the files' stats go again.
+        assert context_bytes_sent(first) > 2 * 1024 * 1024 > 100 * 1024 > context_bytes_sent(again)
+    finally:
+        docker_cli("rmi", first.image_id, check=False)
+
+
+@pytest.mark.engine
+@pytest.mark.skipif(engine_is_podman(), reason="Podman builds with buildah, which takes the tar")
+def test_buildkit_sees_a_cell_edit_of_the_same_length(tmp_path, monkeypatch):
+    """The engine tells an unchanged file by its size and time: an edited cell must still be read again."""
+    monkeypatch.delenv("DOCKER_BUILDKIT")
+    token = uuid.uuid4().hex[:8]
+    built = [dockmagic.build(f"FROM busybox\nRUN echo {token}-{word}\n", context=str(tmp_path), builder="buildkit")
+             for word in ("aaa", "bbb")]
+    assert f"{token}-aaa" in built[0].steps[1].log and f"{token}-bbb" in built[1].steps[1].log
+    for result in built:
+        docker_cli("rmi", result.image_id, check=False)

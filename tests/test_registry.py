@@ -88,8 +88,9 @@ def tags_in(address: str, name: str, credentials: dict | None = None) -> list[st
 def image_with_random_layer(engine, tag: str, megabytes: int) -> None:
     """A local image: busybox plus a layer of ``megabytes`` random bytes (so no registry has its layers)."""
     dockerfile = f"FROM busybox:latest\nRUN head -c {megabytes * 1000 * 1000} /dev/urandom > /blob\n"
+    # nocache: a cached RUN would give the same "random" layer as an earlier test's, already on the engine.
     for message in engine.api.build(fileobj=io.BytesIO(dockerfile.encode()), tag=tag, rm=True, decode=True,
-                                    network_mode="none"):
+                                    nocache=True, network_mode="none"):
         assert "error" not in message, message
 
 

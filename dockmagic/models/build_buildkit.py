@@ -27,7 +27,8 @@ from .build import ObservedBuild
 from .buildkit_graph import BUILDING, CACHED, CANCELLED, DONE, FAILED, RUNNING, BuildKitGraph, BuildKitStep
 
 BUILDKIT = "buildkit"
-CONTEXT_VERTEX = "[internal] load remote build context"
+# The context's row: "load build context" when a session serves it, "load remote build context" for a tar.
+CONTEXT_VERTICES = ("[internal] load build context", "[internal] load remote build context")
 # Where the limit of a clipped log is set: the engine's environment, read by its BuildKit at start.
 CLIPPED_LOG_ADVICE = ("the limit is the engine's: dockerd's environment variables BUILDKIT_STEP_LOG_MAX_SPEED "
                       "(bytes a second) and BUILDKIT_STEP_LOG_MAX_SIZE (bytes), -1 for none; the full output "
@@ -154,7 +155,7 @@ class BuildKitProgress(ObservedBuild):
                 rows = []
                 for step in self.graph.steps():
                     tail = self.graph.logs.get(step.digest) if step.digest else None
-                    if step.internal and step.instruction == CONTEXT_VERTEX and self._upload:
+                    if step.internal and step.instruction in CONTEXT_VERTICES and self._upload:
                         step = _with_upload(step, self._upload)
                     row = BuildKitStepProgress(step, self._log_path(step.digest), step.digest in critical,
                                                tail.clipped_at if tail else None, self.clock)

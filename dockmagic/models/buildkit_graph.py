@@ -313,7 +313,9 @@ class BuildKitGraph:
         self._needed = needed_stages(self.stages, target)
         self._target = target_index(self.stages, target)
         self.vertices: dict[str, Vertex] = {}  # by digest, in the order first seen
-        self.statuses: dict[str, VertexStatus] = {}  # by ID
+        # By vertex and ID: two vertices may report under one ID ("transferring context:" for the
+        # .dockerignore and for the context itself, through a session), as buildx keys them too.
+        self.statuses: dict[tuple[str, str], VertexStatus] = {}
         self.logs: dict[str, VertexLogTail] = {}  # by vertex digest
         self.warnings: list[str] = []
         self.problems: list[str] = []  # trace messages that could not be decoded (the first few)
@@ -352,7 +354,8 @@ class BuildKitGraph:
             merged = _merge_vertex(self.vertices.get(vertex.digest), vertex)
             self.vertices[vertex.digest] = merged
         for item in status.statuses:
-            self.statuses[item.id] = _merge_status(self.statuses.get(item.id), item)
+            key = (item.vertex, item.id)
+            self.statuses[key] = _merge_status(self.statuses.get(key), item)
         for log in status.logs:
             tail = self.logs.get(log.vertex)
             if tail is None:

@@ -25,7 +25,15 @@ from .build_buildkit import network_mode, notifier, pull_bases, refuse_what_buil
 from .build_choice import BUILDKIT, choose_builder
 from .build_legacy import run_legacy_build
 from .build_logs import KEEP_BUILD_LOGS, default_log_root, keep_while_alive, new_log_folder, prune_build_logs
-from .context import folder_dockerfile_warning, links_leaving_context, make_context
+from .context import (
+    DOCKERFILE_NAME,
+    ContextSummary,
+    check_context_folder,
+    folder_dockerfile_warning,
+    make_context,
+    summarize_context,
+)
+from .context_sync import SessionContext
 from .names import check_image_reference
 
 EventListener = Callable[[BuildEvent], None]
@@ -224,9 +232,10 @@ def build(
                 f"--target {target!r} names no stage of this Dockerfile. Its named stages: "
                 f"{', '.join(stages) or 'none (name one with FROM image AS name)'}."
             )
-    archive, dockerfile_name = make_context(dockerfile, context)
-    context_warnings = [w for w in (_context_size_warning(archive, context, context_warning_bytes),
-                                     _context_links_warning(archive, context),
+    check_context_folder(context)
+    summary = summarize_context(context) if context is not None else None
+    context_warnings = [w for w in (_context_size_warning(summary, context, context_warning_bytes),
+                                     _context_links_warning(summary),
                                      folder_dockerfile_warning(dockerfile, context)) if w]
     if context_warnings:
         notices.notify("\n".join(context_warnings), notify)
@@ -236,6 +245,8 @@ def build(
         refuse_what_buildkit_cannot(dockerfile, instructions, engine)
     elif not engine.is_podman:
         refuse_what_legacy_cannot(dockerfile, instructions)
+    # The legacy builder (and Podman) get a tar; BuildKit asks for the files through a session.
+    archive = None if chosen == BUILDKIT else make_context(dockerfile, context)[0]
     # A folder per build: logs are step-001.log, ..., so two builds sharing one folder (two at once, or
     # one after another) would append to each other's logs.
     log_root = log_dir or default_log_root()
@@ -261,7 +272,7 @@ def build(
 
     params = {
         "t": tags, "q": False, "nocache": no_cache, "rm": True, "forcerm": True, "pull": pull,
-        "dockerfile": dockerfile_name,
+        "dockerfile": DOCKERFILE_NAME,
     }
     if target:
         params["target"] = target
@@ -280,8 +291,8 @@ def build(
     recorder = _Recorder(record, dockerfile, engine, chosen, target) if record and not progress.finished else None
     if chosen == BUILDKIT and not progress.finished:
         params["pull"] = False  # the bases were pulled through the engine's pull API above
-        run_buildkit_build(engine, archive, params, progress, on_event=on_event, recorder=recorder,
-                           result_of=BuildResult.from_progress)
+        run_buildkit_build(engine, SessionContext(dockerfile, context), params, progress, on_event=on_event,
+                           recorder=recorder, result_of=BuildResult.from_progress)
     elif not progress.finished:
         run_legacy_build(engine, archive, params, progress, pull=pull, on_event=on_event, recorder=recorder,
                          result_of=BuildResult.from_progress)
@@ -311,27 +322,20 @@ def _others_kept(keep_build_logs: int | None) -> int | None:
     return None if keep_build_logs is None else max(keep_build_logs - 1, 0)
 
 
-def _context_size_warning(archive, folder: str | None, limit: int | None) -> str:
+def _context_size_warning(summary: ContextSummary | None, folder: str | None, limit: int | None) -> str:
     """A warning when the context about to be sent is larger than ``limit`` bytes, else ""."""
-    if folder is None or not limit:
-        return ""
-    archive.seek(0, os.SEEK_END)
-    size = archive.tell()
-    archive.seek(0)
-    if size <= limit:
+    if summary is None or not limit or summary.size <= limit:
         return ""
     from ..views.units import human_size
 
-    return (f"Warning: the build context {folder!r} is {human_size(size)} (more than {human_size(limit)}); "
+    return (f"Warning: the build context {folder!r} is {human_size(summary.size)} (more than {human_size(limit)}); "
             "sending it to the engine may take a while. List what the build does not need in "
             f"{os.path.join(folder, '.dockerignore')}, or raise %config DockMagic.context_warning_bytes.")
 
 
-def _context_links_warning(archive, folder: str | None) -> str:
+def _context_links_warning(summary: ContextSummary | None) -> str:
     """A warning naming the symbolic links that point outside the context, else ""."""
-    if folder is None:
-        return ""
-    links = links_leaving_context(archive)
+    links = summary.links_leaving if summary is not None else []
     if not links:
         return ""
     shown = ", ".join(f"{link} -> {target}" for link, target in links[:5]) + (" …" if len(links) > 5 else "")

@@ -1,7 +1,8 @@
-"""A build by the engine's BuildKit (``POST /build?version=2``, no client session): what this engine's
-BuildKit cannot do refused with a sentence before anything is sent, the network it takes, missing base
-images pulled first through the engine's pull API, the context's upload counted, the stream followed into
-a :class:`BuildKitProgress`, and an interrupt that cancels the build by its id.
+"""A build by the engine's BuildKit (``POST /build?version=2``): what this engine's BuildKit cannot do
+refused with a sentence before anything is sent, the network it takes, missing base images pulled first
+through the engine's pull API, the context served through a build session as the docker CLI serves it
+(or, where the engine opens none, uploaded as a tar), the bytes sent counted, the stream followed into a
+:class:`BuildKitProgress`, and an interrupt that cancels the build by its id.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from ..models.build_buildkit import BuildKitProgress
 from ..parsing.buildkit_trace import parse_buildkit_event
 from ..parsing.dockerfile import BUILDKIT, HEREDOC_ENGINE, base_images, builder_problems, syntax_frontend
 from .build_legacy import connection_failure, is_local, missing_base_message
+from .build_session import BuildSession
+from .context_sync import SessionContext
 
 NETWORK_MODES = ("host", "none", "default")
 NO_BRIDGE = ("This engine has no bridge network: RUN steps ran with --network none (loopback only); use "
@@ -128,19 +131,39 @@ class CountingReader:
         return data
 
 
-def run_buildkit_build(engine: Engine, archive, params: dict, progress: BuildKitProgress, *, on_event=None,
+def run_buildkit_build(engine: Engine, context, params: dict, progress: BuildKitProgress, *, on_event=None,
                        recorder=None, result_of=None) -> None:
     """Send the build to BuildKit and follow its stream into ``progress``.
+
+    ``context`` is a :class:`~dockmagic.operations.context_sync.SessionContext` (served through a build
+    session) or a tar file object (uploaded as the request's body).
 
     Raises:
         BuildCancelled: on an interrupt, once the engine has cancelled the build (its running step's
         process ends at once) and the stream is closed; nothing is tagged.
     """
+    session = None
+    if isinstance(context, SessionContext):
+        # The engine reports the bytes it receives itself ("transferring context"): nothing to count here.
+        session = BuildSession(engine, context.folders, context.key)
+        try:
+            session.__enter__()
+        except EngineRefused as error:  # an engine that opens no session: the tar, as before
+            session = None
+            progress.warnings.append(f"The engine opened no build session ({error.summary}): the context was "
+                                     "uploaded as a tar, which BuildKit copies whole (the .dockerignore is "
+                                     "applied by dockmagic, but a COPY . also gets the Dockerfile).")
+            context = context.archive()
     build_id = uuid.uuid4().hex
     params = dict(params, buildid=build_id)
+    if session is not None:
+        params.update(session=session.id, remote="client-session")
+        body = b""
+    else:
+        body = CountingReader(context, progress.upload)
     response = None
     try:
-        response = engine.post_build(CountingReader(archive, progress.upload), params, query_version="2")
+        response = engine.post_build(body, params, query_version="2")
         messages = iter(response)
         if recorder:
             messages = recorder.passing(messages)
@@ -164,9 +187,13 @@ def run_buildkit_build(engine: Engine, archive, params: dict, progress: BuildKit
     finally:
         if response is not None:
             response.close()
+        if session is not None:
+            session.close()
         if recorder:
             recorder.close()
     if progress.state == "failed":
+        if session is not None and session.errors:
+            progress.error = f"{session.errors[0]} (the engine said: {(progress.error or '').strip()[:200]})"
         explain_failure(progress, engine)
 
 
@@ -183,8 +210,8 @@ _ENGINE_ERRORS = (
      "this engine has no bridge network, and BuildKit's default network needs one: build with "
      "--network none (loopback only) or --network host"),
     (re.compile(r"no active sessions"),
-     "the build needs a client session (a secret or ssh mount, or a registry that asks for a token), "
-     "which dockmagic does not open yet"),
+     "the build asked the client session for something dockmagic's does not serve yet (a secret, an ssh "
+     "agent, or a registry's token)"),
     (re.compile(r"unknown instruction: \w+"),
      "if that line is inside a heredoc (RUN <<EOF), heredocs need Docker Engine {heredoc} or newer, and {engine} "
      "is there"),

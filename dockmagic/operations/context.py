@@ -8,8 +8,9 @@ and cell give the same bytes every time: the engine's cache serves ``COPY .`` an
 with the CLI's builds of the same folder. The engine, not the client, removes a ``Dockerfile`` or
 ``.dockerignore`` that the ``.dockerignore`` excludes, as it does for the CLI.
 
-The same tar serves the legacy builder and BuildKit (``POST /build?version=2``): both read the
-Dockerfile by its name, ``Dockerfile``, from the context.
+This tar is what the legacy builder and Podman receive. BuildKit gets the same files through a build
+session instead (:mod:`dockmagic.operations.context_sync`), since an uploaded tar is copied whole by it: the
+pattern rules here serve both.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import stat
 import tarfile
 import tempfile
 import typing
+from dataclasses import dataclass
 
 from ..errors import BuildContextError
 
@@ -264,6 +266,46 @@ def folder_dockerfile_warning(dockerfile: str, folder: str | None) -> str:
             "docker CLI to build the same image.")
 
 
+def check_context_folder(folder: str | None) -> None:
+    """Raises :class:`BuildContextError` when ``folder`` is missing, or holds a folder named Dockerfile."""
+    if folder is not None and not os.path.isdir(folder):
+        raise BuildContextError(
+            f"The build context folder {folder!r} does not exist (from {os.getcwd()!r}). "
+            "Give --context an existing folder, or leave it out to send only the Dockerfile."
+        )
+    if folder is not None and os.path.isdir(os.path.join(folder, DOCKERFILE_NAME)):
+        raise BuildContextError(f"{os.path.join(folder, DOCKERFILE_NAME)!r} is a folder: the build needs that "
+                                "name for the cell's Dockerfile. Rename the folder, or give another --context.")
+
+
+@dataclass(frozen=True)
+class ContextSummary:
+    """What a build would send of a folder: its files' bytes, and its links that point outside it."""
+    size: int
+    links_leaving: list[tuple[str, str]]
+
+
+def summarize_context(folder: str) -> ContextSummary:
+    """The size of what ``docker build folder`` sends (the files its .dockerignore keeps) and the symbolic
+    links among them that point outside the folder (an absolute target, or one climbing above it): the
+    engine gets such a link as a link, never what it points to."""
+    size, links = 0, []
+    for path in context_paths(folder, read_dockerignore(folder)):
+        full_path = os.path.join(folder, path)
+        try:
+            info = os.lstat(full_path)
+            if stat.S_ISREG(info.st_mode):
+                size += info.st_size
+            elif stat.S_ISLNK(info.st_mode):
+                target = os.readlink(full_path)
+                inside = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
+                if target.startswith("/") or inside == ".." or inside.startswith("../"):
+                    links.append((path, target))
+        except OSError as error:
+            raise BuildContextError(f"Cannot read {full_path!r} in the build context: {error.strerror}.") from None
+    return ContextSummary(size, links)
+
+
 def make_context(dockerfile: str, folder: str | None = None) -> tuple[typing.BinaryIO, str]:
     """The context tar, at its start, and the name of the Dockerfile in it (always ``Dockerfile``).
 
@@ -273,14 +315,7 @@ def make_context(dockerfile: str, folder: str | None = None) -> tuple[typing.Bin
     holding only the Dockerfile. Raises
     :class:`BuildContextError` when the folder is missing or a file in it cannot be read."""
     data = dockerfile.encode("utf-8")
-    if folder is not None and not os.path.isdir(folder):
-        raise BuildContextError(
-            f"The build context folder {folder!r} does not exist (from {os.getcwd()!r}). "
-            "Give --context an existing folder, or leave it out to send only the Dockerfile."
-        )
-    if folder is not None and os.path.isdir(os.path.join(folder, DOCKERFILE_NAME)):
-        raise BuildContextError(f"{os.path.join(folder, DOCKERFILE_NAME)!r} is a folder: the build needs that "
-                                "name for the cell's Dockerfile. Rename the folder, or give another --context.")
+    check_context_folder(folder)
     buffer = io.BytesIO() if folder is None else tempfile.TemporaryFile()
     try:
         _write_context(buffer, data, folder)
@@ -316,24 +351,3 @@ def _write_context(buffer: typing.BinaryIO, data: bytes, folder: str | None) -> 
             except OSError as error:
                 raise BuildContextError(f"Cannot read {full_path!r} in the build context: {error.strerror}. "
                                         "Make it readable, or list it in .dockerignore.") from None
-
-
-def links_leaving_context(archive) -> list[tuple[str, str]]:
-    """``(link, target)`` of each symbolic link in the context tar that points outside the context (an
-    absolute target, or one climbing above the context's root). The engine receives such a link as a
-    link, never what it points to: a COPY of it gives a dangling link in the image, and a COPY through
-    a linked folder finds nothing. The tar is read back to its start."""
-    found = []
-    archive.seek(0)
-    try:
-        with tarfile.open(fileobj=archive, mode="r:") as tar:
-            for member in tar:
-                if not member.issym():
-                    continue
-                target = member.linkname
-                inside = posixpath.normpath(posixpath.join(posixpath.dirname(member.name), target))
-                if target.startswith("/") or inside == ".." or inside.startswith("../"):
-                    found.append((member.name, target))
-    finally:
-        archive.seek(0)
-    return found

@@ -37,8 +37,9 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
+
+from .protobuf_wire import WireDecodeError, fields, int64
 
 TRACE_ID = "moby.buildkit.trace"
 IMAGE_ID = "moby.image.id"
@@ -49,8 +50,8 @@ _EXIT_CODE = re.compile(r"exit code: (-?\d+)")
 STDOUT, STDERR = 1, 2
 
 
-class TraceDecodeError(ValueError):
-    """The bytes are not a StatusResponse this decoder can read (truncated, bad wire type, ...)."""
+# The bytes are not a StatusResponse this decoder can read (truncated, bad wire type, ...).
+TraceDecodeError = WireDecodeError
 
 
 # -- the typed messages --------------------------------------------------------------------------------
@@ -189,53 +190,6 @@ def parse_buildkit_event(line: object) -> BuildKitEvent:
 
 # -- the wire format -----------------------------------------------------------------------------------
 
-def _varint(data: bytes, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        if pos >= len(data):
-            raise TraceDecodeError("a varint runs past the end of the message")
-        byte = data[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return result, pos
-        shift += 7
-        if shift >= 70:
-            raise TraceDecodeError("a varint is longer than 10 bytes")
-
-
-def _fields(data: bytes) -> Iterator[tuple[int, object]]:
-    """(field number, value) of each field: an int for varint and fixed fields, bytes for the others."""
-    pos, end = 0, len(data)
-    while pos < end:
-        key, pos = _varint(data, pos)
-        number, wire = key >> 3, key & 7
-        if number == 0:
-            raise TraceDecodeError("field number 0")
-        if wire == 0:
-            value, pos = _varint(data, pos)
-        elif wire == 2:
-            size, pos = _varint(data, pos)
-            if pos + size > end:
-                raise TraceDecodeError(f"field {number} claims {size} bytes, {end - pos} are left")
-            value, pos = data[pos:pos + size], pos + size
-        elif wire == 1 or wire == 5:
-            width = 8 if wire == 1 else 4
-            if pos + width > end:
-                raise TraceDecodeError(f"fixed field {number} runs past the end of the message")
-            value, pos = int.from_bytes(data[pos:pos + width], "little"), pos + width
-        else:
-            raise TraceDecodeError(f"field {number} has wire type {wire}, which proto3 does not use")
-        yield number, value
-
-
-def _int64(value: object) -> int:
-    if not isinstance(value, int):
-        raise TraceDecodeError("an integer field is length-delimited")
-    value &= 0xFFFFFFFFFFFFFFFF
-    return value - (1 << 64) if value >= 1 << 63 else value
-
-
 def _bytes(value: object) -> bytes:
     if not isinstance(value, bytes):
         raise TraceDecodeError("a string or message field is not length-delimited")
@@ -248,18 +202,18 @@ def _text(value: object) -> str:
 
 def _timestamp(value: object) -> float | None:
     seconds = nanos = 0
-    for number, field in _fields(_bytes(value)):
+    for number, field in fields(_bytes(value)):
         if number == 1:
-            seconds = _int64(field)
+            seconds = int64(field)
         elif number == 2:
-            nanos = _int64(field)
+            nanos = int64(field)
     if seconds == _GO_ZERO_SECONDS:
         return None
     return seconds + nanos / 1e9
 
 
 def _flag(value: object) -> bool:
-    return bool(_int64(value))
+    return bool(int64(value))
 
 
 # Each message as {field number: (dataclass field, how to read it, repeated)}; fields not listed are skipped.
@@ -267,16 +221,16 @@ _VERTEX = {1: ("digest", _text, False), 2: ("inputs", _text, True), 3: ("name", 
            4: ("cached", _flag, False), 5: ("started", _timestamp, False), 6: ("completed", _timestamp, False),
            7: ("error", _text, False)}
 _STATUS = {1: ("id", _text, False), 2: ("vertex", _text, False), 3: ("name", _text, False),
-           4: ("current", _int64, False), 5: ("total", _int64, False), 6: ("timestamp", _timestamp, False),
+           4: ("current", int64, False), 5: ("total", int64, False), 6: ("timestamp", _timestamp, False),
            7: ("started", _timestamp, False), 8: ("completed", _timestamp, False)}
-_LOG = {1: ("vertex", _text, False), 2: ("timestamp", _timestamp, False), 3: ("stream", _int64, False),
+_LOG = {1: ("vertex", _text, False), 2: ("timestamp", _timestamp, False), 3: ("stream", int64, False),
         4: ("data", _bytes, False)}
-_WARNING = {1: ("vertex", _text, False), 2: ("level", _int64, False), 3: ("short", _text, False)}
+_WARNING = {1: ("vertex", _text, False), 2: ("level", int64, False), 3: ("short", _text, False)}
 
 
 def _message(data: object, kind: type, layout: dict):
     values: dict = {}
-    for number, value in _fields(_bytes(data)):
+    for number, value in fields(_bytes(data)):
         spec = layout.get(number)
         if spec is None:
             continue
@@ -297,7 +251,7 @@ _RESPONSE = {1: (Vertex, _VERTEX), 2: (VertexStatus, _STATUS), 3: (VertexLog, _L
 def decode_status(data: bytes) -> StatusResponse:
     """A StatusResponse from its protobuf bytes; raises :class:`TraceDecodeError` (only) if they are broken."""
     found: dict[int, list] = {1: [], 2: [], 3: [], 4: []}
-    for number, value in _fields(bytes(data)):
+    for number, value in fields(bytes(data)):
         if number in _RESPONSE:
             kind, layout = _RESPONSE[number]
             found[number].append(_message(value, kind, layout))

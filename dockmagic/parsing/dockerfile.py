@@ -344,9 +344,10 @@ def builder_problems(text: str, instructions: list[Instruction], builder: str,
                 kind = _SESSION_MOUNT.match(flag)
                 if kind:
                     problems.append(Problem(instruction.line, "needs-session", (
-                        f"RUN --mount=type={kind[1]} needs a client session with the engine, which dockmagic "
-                        "does not open yet: pass the value as a build argument, or COPY it in a stage the "
-                        "final image does not keep")))
+                        f"RUN --mount=type={kind[1]} needs the client session to serve "
+                        f"{'secrets' if kind[1] == 'secret' else 'an ssh agent'}, which dockmagic's does not do "
+                        "yet: pass the value as a build argument, or COPY it in a stage the final image does "
+                        "not keep")))
                 if flag.startswith("--network="):
                     problems.append(Problem(instruction.line, "run-network", (
                         "RUN --network is not known to this engine's built-in Dockerfile frontend: give the "

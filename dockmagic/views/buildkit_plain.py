@@ -1,6 +1,7 @@
 """A BuildKit build as ``docker buildx build --progress=plain`` prints it, from the model's state::
 
-    #1 [internal] load remote build context
+    #1 [internal] load build definition from Dockerfile
+    #1 transferring dockerfile: 31B done
     #1 DONE 0.0s
 
     #5 [2/3] RUN echo hello

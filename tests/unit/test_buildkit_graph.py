@@ -368,3 +368,16 @@ def test_byte_progress_of_a_status_merges_and_shows_in_the_plain_text():
     (step,) = built.steps()
     assert [(s.current, s.total, s.completed) for s in step.statuses] == [(4_000_000, 4_000_000, 1.8e9 + 2)]
     assert "#1 transferring context 4.00MB / 4.00MB 2.0s done" in render_plain(built)
+
+
+def test_two_vertices_reporting_under_one_status_id_keep_their_own_bytes():
+    # Through a build session the engine reports both the .dockerignore's transfer and the context's as
+    # "transferring context:" (as seen on Engine 20.10): each belongs to its own vertex.
+    ignore = Vertex(DIGESTS[0], (), "[internal] load .dockerignore", False, 1.8e9, 1.8e9 + 0.01)
+    context = Vertex(DIGESTS[1], (), "[internal] load build context", False, 1.8e9 + 0.02, 1.8e9 + 0.5)
+    built = BuildKitGraph()
+    built.apply(TraceStatus(StatusResponse(vertexes=(ignore, context), statuses=(
+        VertexStatus("transferring context:", DIGESTS[0], "transferring", 57, 0, None, 1.8e9, 1.8e9 + 0.01),
+        VertexStatus("transferring context:", DIGESTS[1], "transferring", 2_097_350, 0, None, 1.8e9, 1.8e9 + 0.5)))))
+    by_name = {step.instruction: [s.current for s in step.statuses] for step in built.steps()}
+    assert by_name == {"[internal] load .dockerignore": [57], "[internal] load build context": [2_097_350]}
