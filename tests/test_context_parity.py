@@ -473,3 +473,36 @@ def test_buildkit_sees_a_cell_edit_of_the_same_length(tmp_path, monkeypatch):
     assert f"{token}-aaa" in built[0].steps[1].log and f"{token}-bbb" in built[1].steps[1].log
     for result in built:
         docker_cli("rmi", result.image_id, check=False)
+
+
+@pytest.mark.engine
+@pytest.mark.skipif(engine_is_podman(), reason="Podman builds with buildah: the legacy corpus test above covers it")
+@pytest.mark.parametrize("name", sorted(CORPUS_OUTCOME))
+def test_corpus_builds_with_buildkit_as_with_the_cli(tmp_path, monkeypatch, name):
+    """The same outcome, failing step and exit code as the CLI's build (the table above, checked against it),
+    and an unchanged rebuild served from the cache at every step that ran."""
+    monkeypatch.delenv("DOCKER_BUILDKIT")
+    folder = unique_folder(tmp_path)
+    shutil.copytree(CORPUS / name, folder, symlinks=True, dirs_exist_ok=True)
+    populate(folder, NOISE)
+    dockerfile = (folder / "Dockerfile").read_text().rstrip("\n")
+    first = dockmagic.build(dockerfile, context=str(folder), check=False, builder="buildkit")
+    again = dockmagic.build(dockerfile, context=str(folder), check=False, builder="buildkit")
+    try:
+        expected = CORPUS_OUTCOME[name]
+        assert first.builder == "buildkit" and first.ok == again.ok == (expected == "ok"), first.error
+        if expected != "ok":
+            _, step, code = expected
+            instructions = [s.instruction for s in first.steps]
+            assert instructions.index(first.failed_step.instruction) + 1 == step
+            assert first.exit_code == again.exit_code == code
+        else:
+            assert again.image_id == first.image_id
+        # The instructions that make a vertex of the build graph (the others only set the image's config).
+        ran = [s for s in again.steps if s.state not in ("failed", "skipped")
+               and s.instruction.split()[0].upper() in ("RUN", "COPY", "ADD", "WORKDIR")]
+        assert ran and all(s.cached for s in ran), [(s.instruction, s.state) for s in again.steps]
+    finally:
+        for result in (first, again):
+            if result.image_id:
+                docker_cli("rmi", result.image_id, check=False)

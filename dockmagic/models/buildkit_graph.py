@@ -19,6 +19,7 @@ Memory stays bounded: each vertex keeps its last ``tail_lines`` lines, each cut 
 from __future__ import annotations
 
 import codecs
+import posixpath
 import re
 import time
 from collections import deque
@@ -65,6 +66,13 @@ _NUMBERED_KINDS = {"RUN", "COPY", "ADD", "WORKDIR"}
 
 
 # -- the Dockerfile's stages (read by parsing/dockerfile.py, the one reader of stages) --------------------
+
+def _makes_no_vertex(instruction: str) -> bool:
+    """``WORKDIR /``: BuildKit counts it in a stage's total but makes no vertex and gives it no number (there
+    is nothing to create), so the numbers of the instructions after it do not move."""
+    parts = instruction.split(None, 1)
+    return len(parts) == 2 and parts[0].upper() == "WORKDIR" and posixpath.normpath(parts[1].strip()) in ("/", "//")
+
 
 def _is_numbered(instruction: str, stage: DockerfileStage, stages: Sequence[DockerfileStage]) -> bool:
     kind = instruction.split(None, 1)[0].upper() if instruction else ""
@@ -458,6 +466,7 @@ class BuildKitGraph:
             number = 0
             stage_rows = []
             for position, (text, has_number) in enumerate(zip(stage.instructions, numbered, strict=True)):
+                has_number = has_number and not _makes_no_vertex(text)
                 number += has_number
                 row = _Row(stage, position, text, number if has_number else 0, total,
                            needed=stage.index in self._needed)

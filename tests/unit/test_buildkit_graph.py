@@ -381,3 +381,18 @@ def test_two_vertices_reporting_under_one_status_id_keep_their_own_bytes():
         VertexStatus("transferring context:", DIGESTS[1], "transferring", 2_097_350, 0, None, 1.8e9, 1.8e9 + 0.5)))))
     by_name = {step.instruction: [s.current for s in step.statuses] for step in built.steps()}
     assert by_name == {"[internal] load .dockerignore": [57], "[internal] load build context": [2_097_350]}
+
+
+def test_workdir_slash_takes_no_number_so_later_steps_keep_their_vertices():
+    # As Engine 20.10's BuildKit names them for jupyterhub/binderhub's final stage (tests/corpus): WORKDIR /
+    # is counted in the total (5 here) but makes no vertex, and the numbers after it do not move.
+    text = "FROM busybox AS build\nRUN true\nFROM busybox\nWORKDIR /\nCOPY --from=build /a .\nRUN one\nRUN two\n"
+    names = ["[build 1/2] FROM docker.io/library/busybox:latest", "[build 2/2] RUN true",
+             "[stage-1 2/5] COPY --from=build /a .", "[stage-1 3/5] RUN one", "[stage-1 4/5] RUN two"]
+    built = BuildKitGraph(dockerfile_stages(text))
+    built.apply(TraceStatus(StatusResponse(vertexes=tuple(
+        Vertex(DIGESTS[i], (), name, name.endswith("RUN one"), 1.8e9 + i, 1.8e9 + i + 0.5)
+        for i, name in enumerate(names)))))
+    final_stage = [(s.label, s.instruction, s.state) for s in built.steps() if s.stage == "stage-1"]
+    assert final_stage[2:] == [("[stage-1 2/5]", "COPY --from=build /a .", DONE), ("[stage-1 3/5]", "RUN one", CACHED),
+                               ("[stage-1 4/5]", "RUN two", DONE)], final_stage
