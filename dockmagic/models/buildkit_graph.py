@@ -48,6 +48,7 @@ from ..parsing.dockerfile import (  # noqa: F401 (dockerfile_stages and needed_s
     stage_index,
     target_index,
 )
+from .build import MAX_LINE_CHARS, displayable
 
 # Step states (the first four as the legacy model spells them).
 PENDING, RUNNING, CACHED, DONE = "pending", "running", "cached", "done"
@@ -55,7 +56,6 @@ FAILED, SKIPPED, CANCELLED = "failed", "skipped", "cancelled"
 # Build states.
 BUILDING = "building"
 
-MAX_LINE_CHARS = 4000
 _CANCELED = "context canceled"
 _CLIPPED = re.compile(r"^\[output clipped, log limit (.+) reached\]$")
 _NUMBERED_NAME = re.compile(r"^\[(?:(?P<prefix>[^\]]*) )?(?P<number>\d+)/(?P<total>\d+)\] (?P<text>.*)$", re.DOTALL)
@@ -89,10 +89,13 @@ LogLine = tuple  # tuple[str, bool, float | None]
 
 
 def _cut(line: str, dropped: int = 0) -> str:
-    """A line no longer than MAX_LINE_CHARS, saying how much of it was left out."""
-    if len(line) + dropped <= MAX_LINE_CHARS:
-        return line
-    return line[:MAX_LINE_CHARS] + f" … ({len(line) + dropped - MAX_LINE_CHARS} more characters)"
+    """A line as the views show it (:func:`~dockmagic.models.build.displayable`: no colour sequences, other
+    control characters as symbols, no longer than MAX_LINE_CHARS, saying how much was left out)."""
+    return displayable(line, dropped)
+
+
+# What makes a line need more than cutting: control characters (ESC, CR...) and lone surrogates.
+_NEEDS_CLEANING = re.compile("[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
 
 
 class _OpenLine:
@@ -154,7 +157,8 @@ class VertexLogTail:
         if len(middle) < keep:
             self.lines.append((_cut(first, dropped), stderr, current.timestamp))
         middle = middle[-keep:]
-        if middle and max(map(len, middle)) > MAX_LINE_CHARS:
+        # The common chunk (plain lines of ordinary length) is kept as it came, without a look at each line.
+        if middle and (max(map(len, middle)) > MAX_LINE_CHARS or _NEEDS_CLEANING.search(text)):
             middle = [_cut(line) for line in middle]
         self.lines.extend(zip(middle, repeat(stderr), repeat(log.timestamp)))
         match = _CLIPPED.match(middle[-1] if middle else first)  # the engine's last line says it clipped

@@ -43,7 +43,7 @@ def _log_lines(graph: BuildKitGraph, number: int, digest: str, started: float | 
     out = []
     for text, _, timestamp in lines:
         offset = timestamp - started if timestamp is not None and started is not None else 0.0
-        out.append(f"#{number} {max(0.0, offset):.3f} {displayable(text)}")
+        out.append(f"#{number} {max(0.0, offset):.3f} {text}")  # the model keeps lines displayable
     return out
 
 
@@ -138,7 +138,7 @@ class PlainPrinter:
             if new > 0:
                 for text, _, timestamp in list(tail.lines)[-new:]:
                     offset = timestamp - vertex.started if timestamp is not None and vertex.started else 0.0
-                    self._line(digest, f"#{number} {max(0.0, offset):.3f} {displayable(text)}")
+                    self._line(digest, f"#{number} {max(0.0, offset):.3f} {text}")
                 self._printed[digest] = tail.line_count
         for status in self.graph.statuses_of(digest):
             if status.completed is not None and status.id not in self._statuses:

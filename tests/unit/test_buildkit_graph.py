@@ -396,3 +396,14 @@ def test_workdir_slash_takes_no_number_so_later_steps_keep_their_vertices():
     final_stage = [(s.label, s.instruction, s.state) for s in built.steps() if s.stage == "stage-1"]
     assert final_stage[2:] == [("[stage-1 2/5]", "COPY --from=build /a .", DONE), ("[stage-1 3/5]", "RUN one", CACHED),
                                ("[stage-1 4/5]", "RUN two", DONE)], final_stage
+
+
+def test_colour_sequences_and_carriage_returns_are_shown_as_a_terminal_leaves_them():
+    vertex = Vertex(DIGESTS[0], (), "[2/2] RUN pip install x", False, 1.8e9, None)
+    built = BuildKitGraph()
+    chunk = (b"\x1b[33mWARNING: Running pip as the 'root' user\x1b[0m\n"
+             b"Downloading 10%\rDownloading 100%\n" b"a bell \x07 here\n")
+    built.apply(TraceStatus(StatusResponse(vertexes=(vertex,), logs=(VertexLog(DIGESTS[0], 1.8e9, 2, chunk),))))
+    (step,) = built.steps()
+    assert [text for text, _ in step.tail] == ["WARNING: Running pip as the 'root' user", "Downloading 100%",
+                                               "a bell \u2407 here"]
