@@ -9,7 +9,7 @@ import pytest
 from dockmagic.errors import DockmagicError, NotFound
 from dockmagic.operations.commit import commit
 from dockmagic.operations.history import image_history, read_saved_image
-from dockmagic.views.units import cli_size
+from dockmagic.views.units import human_size
 
 from .conftest import docker_cli
 
@@ -67,7 +67,7 @@ def test_commit_with_changes_then_the_image_runs_its_new_cmd(ipython_shell, name
     assert result.image_id == docker_cli("image", "inspect", "-f", "{{.Id}}", tag).stdout.strip()
     assert result.tags == [tag]
     assert result.size == int(docker_cli("image", "inspect", "-f", "{{.Size}}", tag).stdout)
-    assert cli_size(result.layer_size) == cli_history(tag, "Size")[0]
+    assert human_size(result.layer_size) == cli_history(tag, "Size")[0]
     # Podman's container layer holds the mount points it made in /etc (see PODMAN_MOUNT_POINTS): docker
     # diff shows "C /etc" for every Podman container, and the counts say so too.
     changed = 1 if engine.is_podman else 0
@@ -143,7 +143,7 @@ def test_history_of_a_committed_image_matches_docker_history_and_lists_the_new_f
         layer_id if layer_id.startswith(("sha256:", "<")) else "sha256:" + layer_id
         for layer_id in cli_history(tag, "ID")]
     assert [layer.created_by for layer in history.layers] == cli_history(tag, "CreatedBy")
-    assert [cli_size(layer.size) for layer in history.layers] == cli_history(tag, "Size")
+    assert [human_size(layer.size) for layer in history.layers] == cli_history(tag, "Size")
     assert [layer.comment for layer in history.layers] == cli_history(tag, "Comment")
     top = history.layers[0]
     passwd_size = int(docker_cli("run", "--rm", tag, "wc", "-c", "/etc/passwd").stdout.split()[0])

@@ -120,6 +120,9 @@ def test_widget_for_100k_changes_starts_small_and_loads_a_folder_on_request(make
     assert [entry for entry in widget.first_level if entry[0] != "etc"] == [["d", "A", 100_001, 0, 0, 1, None]]
     assert "100,001" in bundle["text/html"] and "d/" in bundle["text/html"]
     assert seconds < 30
+    # Measuring 100,000 files is not cheap: not done without being asked, and the header says so.
+    assert diff.sizes is None and widget.summary["sizes_note"].startswith(
+        f"sizes not measured ({100_001 + etc:,} changes): %docker_diff --sizes ")
 
     # A click on /d: the browser asks for its children; the kernel answers with the first page.
     replies = []
@@ -162,6 +165,9 @@ def test_sizes_of_added_and_changed_files_running_and_stopped(make_container):
     running = container_diff(name, sizes=True)
     check(running)
     assert running.size_method == "archive"
+    # A diff this small is measured without being asked; --no-sizes (sizes=False) leaves it out.
+    check(container_diff(name))
+    assert container_diff(name, sizes=False).sizes is None
     # The other way (one export when there would be too many requests) measures the same.
     exported, method = change_sizes(
         *_engine_and_id(name), [(change.kind, change.path) for change in running.changes], max_requests=0)

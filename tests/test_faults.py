@@ -33,7 +33,7 @@ from dockmagic.errors import (
 from dockmagic.models.build import MAX_LINE_CHARS
 from dockmagic.operations.containers import OUTPUT_TAIL_BYTES
 
-from .conftest import docker_cli
+from .conftest import docker_cli, engine_is_podman
 from .reliability import ROOT
 
 pytestmark = [pytest.mark.engine]
@@ -693,6 +693,25 @@ def test_interrupting_a_commit_removes_the_image_it_made(kernel, unique_name, fa
 
 def _container_id(name: str) -> str:
     return docker_cli("inspect", "-f", "{{.Id}}", name).stdout.strip()
+
+
+def test_the_live_view_says_a_builds_notices_once(kernel, unique_name):
+    """In a notebook the view's header shows the build's notices; they are not written to stderr as well."""
+    if docker_cli("network", "ls", "--filter", "name=^bridge$", "-q").stdout.strip():
+        pytest.skip("this engine has a bridge network: BuildKit gives no notice")
+    if engine_is_podman():
+        pytest.skip("Podman builds with buildah: no BuildKit network notice")
+    tag = f"{unique_name('dmfault')}:1"
+    try:
+        outcome = kernel.execute(f"%%dockerfile --no-cache -t {tag}\nFROM busybox\nRUN true\n")
+        assert outcome.error is None, outcome.shown()
+        stderr = "".join(m["content"]["text"] for m in outcome.messages
+                         if m["msg_type"] == "stream" and m["content"]["name"] == "stderr")
+        sent = "".join(json.dumps(m["content"].get("data", {})) for m in outcome.messages
+                       if m["msg_type"] in ("comm_open", "comm_msg"))
+        assert "no bridge network" not in stderr and "no bridge network" in sent
+    finally:
+        docker_cli("rmi", tag, check=False)
 
 
 # --- two builds at once ----------------------------------------------------------------------------

@@ -86,8 +86,8 @@ def test_base_picks_debian_and_prints_container_diff_tables(engine, child):
                               "(2 layers more above them).")
     text = str(diff)
     assert "-----Apt-----" in text and "-----Pip-----" in text and "-----File-----" in text
-    assert f"Packages found only in {name}:\nNAME        VERSION   SIZE\nfake-tool   0.9-1     12.3 kB" in text
-    assert "These entries have been deleted from debian:bookworm:\nFILE             SIZE\n/etc/issue.net   20 B" in text
+    assert f"Packages found only in {name}:\nNAME        VERSION   SIZE\nfake-tool   0.9-1     12.3kB" in text
+    assert "These entries have been deleted from debian:bookworm:\nFILE             SIZE\n/etc/issue.net   20B" in text
     html = diff._html()
     assert "fake-tool" in html and "<script" not in html
 

@@ -150,7 +150,7 @@ def test_with_no_engine_they_run_to_the_end_on_their_recordings(tmp_path):
 
 def test_the_kind_of_a_buildkit_build_is_its_labelled_steps_and_their_states():
     text = "\n".join([
-        "Build done · 8/8 steps · 3.3 s · 3 cached · sha256:69f6 · lesson-parallel:latest · 1.99 MB",
+        "Build done · 8/8 steps · 3.3 s · 3 cached · sha256:69f6 · lesson-parallel:latest · 1.99MB",
         "  engine: Docker Engine 20.10.24+dfsg1 at unix:///var/run/docker.sock · builder: buildkit",
         "            done         0.1 s                [internal] load remote build context",
         "  [left 1/2] cached       0.0 s                FROM busybox AS left",

@@ -23,9 +23,11 @@ class DiffMagics(DockmagicMagics):
     @argument("--base", action="store_true",
               help="Compare the image CONTAINER with the local image it was built FROM.")
     @record_option("the change list")
-    @argument("--sizes", action="store_true",
-              help="Also measure each added or changed file (streams the added directories' contents "
-                   "and stats other paths through the archive API; see dockmagic.operations.diff).")
+    @argument("--sizes", action="store_true", default=None,
+              help="Measure each added or changed file even when that is not cheap (streams the added "
+                   "directories' contents and stats other paths through the archive API; see "
+                   "dockmagic.operations.diff). Without it, sizes are measured where cheap.")
+    @argument("--no-sizes", dest="sizes", action="store_false", help="Do not measure the files' sizes.")
     @out_option("the diff (.changes, .added, .changed, .deleted, .counts, .tree)")
     @line_magic
     def docker_diff(self, line):
@@ -37,7 +39,9 @@ class DiffMagics(DockmagicMagics):
         lines ``docker diff`` prints.
 
         Returns the diff: .changes (each with .kind and .path, in docker diff's order), .added,
-        .changed, .deleted, .counts, .tree, and .sizes with --sizes; str() of it is docker diff's text.
+        .changed, .deleted, .counts, .tree, and .sizes (the bytes of each added or changed file, measured
+        where cheap: at most 64 requests to the engine and 5,000 changes; --sizes always, --no-sizes
+        never; the header says when they were not); str() of it is docker diff's text.
 
         With two images, ``%docker_diff IMAGE_A IMAGE_B``, or one image and --base (the local image it
         was built FROM), compares images as container-diff did: the files added, changed and deleted with

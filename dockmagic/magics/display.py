@@ -28,8 +28,11 @@ class BuildDisplay:
             self.printer = CliBuildPrinter()
 
     def build_options(self) -> dict:
-        """The ``watch`` and ``on_event`` keywords of the build operation."""
-        return {"watch": self._show_live if self.live else None, "on_event": self.printer}
+        """The ``watch``, ``on_event`` and ``notify`` keywords of the build operation. The live view shows
+        the build's notices in its header (it appears before anything is sent), so they are not also
+        written to stderr; the text form and a quiet build write them there."""
+        return {"watch": self._show_live if self.live else None, "on_event": self.printer,
+                "notify": _Discard() if self.live else None}
 
     def _show_live(self, progress) -> None:
         from ..views.build_widget import LiveBuildView
@@ -45,6 +48,16 @@ class BuildDisplay:
             self.handle.update(self.view)
         if self.printer is not None and result is not None and result.progress is not None:
             self.printer.finish(result.progress)
+
+
+class _Discard:
+    """A stream that keeps nothing: the notices of a build the live view shows."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
 
 
 class ResultPublisher:

@@ -321,7 +321,8 @@ class BuildProgress(ObservedBuild):
                 step.layer_id = event.layer_id
                 step.finish(DONE)
         elif isinstance(event, BuildWarning):
-            self.warnings.append(event.text)
+            if event.text not in self.warnings:  # the engine repeats some at every step ("IPv4 forwarding")
+                self.warnings.append(event.text)
         elif isinstance(event, Progress):
             self.progress_line = displayable(event.text)
             if step is not None and step.state == RUNNING:

@@ -6,7 +6,9 @@ unsorted. (Docker 20.10 on overlay2 lists a directory before what is below it an
 after its other changes, but the siblings of a directory in Go map order, which changes from call to
 call: ``docker diff`` itself is not stable from one call to the next.)
 
-With ``sizes=True`` it also measures each added or changed file, through the engine's archive API, which
+By default it also measures each added or changed file where that is cheap (at most CHEAP_SIZE_REQUESTS
+requests, at most CHEAP_SIZE_CHANGES changes), and says why not otherwise; ``sizes=True`` always measures,
+``sizes=False`` never. The sizes come through the engine's archive API, which
 works the same on running and stopped containers (an exec would need a running container and a ``find``
 in the image):
 
@@ -42,6 +44,10 @@ from .tar_stream import ChunkReader, member_path
 API_KINDS = {0: "C", 1: "A", 2: "D"}
 
 # Above this many paths to stat, one export of the whole filesystem is cheaper than a request each.
+# A diff's sizes are measured without being asked when that takes at most this many requests (~3 ms each;
+# an added folder's is one archive of what it holds) and the diff has at most this many changes.
+CHEAP_SIZE_REQUESTS = 64
+CHEAP_SIZE_CHANGES = 5000
 MAX_ARCHIVE_REQUESTS = 256
 
 # Go's os.FileMode bits that make a path something other than a regular file (ModeType).
@@ -77,6 +83,8 @@ class ContainerDiff(TextAndHtml):
     seconds: float = 0.0
     engine: str = ""
     size_method: str = field(default="", repr=False)
+    # Why the sizes were not measured without being asked ("" when they were, or were not asked for).
+    sizes_skipped: str = field(default="", repr=False)
 
     @cached_property
     def added(self) -> list[Change]:
@@ -111,15 +119,19 @@ class ContainerDiff(TextAndHtml):
         return diff_html(self)
 
 
-def container_diff(container: str, engine: Engine | None = None, sizes: bool = False) -> ContainerDiff:
+def container_diff(container: str, engine: Engine | None = None, sizes: bool | None = None) -> ContainerDiff:
     """The changes of ``container`` (name or id) against its image; NotFound if there is no such container.
 
-    With ``sizes=True``, also the bytes of each added or changed file (see the module's docstring for
-    what that costs)."""
+    ``sizes``: the bytes of each added or changed file too, always (True), never (False), or where cheap
+    (None: see the module's docstring for what measuring costs)."""
     engine = engine or connect()
     started = time.perf_counter()
     found = find_container(engine, container)
     raw = _changes(engine, found)
+    skipped = ""
+    if sizes is None:
+        skipped = too_costly_to_measure(raw_changes(raw))
+        sizes = not skipped
     if sizes:
         measured, method = change_sizes(engine, found["Id"], raw_changes(raw))
         changes = [Change(API_KINDS[item["Kind"]], item["Path"], measured.get(item["Path"]))
@@ -130,8 +142,18 @@ def container_diff(container: str, engine: Engine | None = None, sizes: bool = F
     return ContainerDiff(
         container=container_name(found), container_id=found["Id"], image=image_name(found), changes=changes,
         sizes=measured, seconds=time.perf_counter() - started, engine=engine.describe(),
-        size_method=method,
+        size_method=method, sizes_skipped=skipped,
     )
+
+
+def too_costly_to_measure(changes: list[tuple[str, str]]) -> str:
+    """Why measuring these changes' sizes is not cheap, in a few words, or "" when it is."""
+    if len(changes) > CHEAP_SIZE_CHANGES:
+        return f"{len(changes):,} changes"
+    roots, _ = archive_roots(changes)
+    if len(roots) > CHEAP_SIZE_REQUESTS:
+        return f"{len(roots):,} paths to ask the engine for"
+    return ""
 
 
 def _changes(engine: Engine, found: dict) -> list[dict]:

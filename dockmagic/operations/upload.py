@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..views.units import human_size
+
 PROGRESS_INTERVAL_SECONDS = 0.25
 
 
@@ -40,22 +42,12 @@ class UploadProgress:
         return min(1.0, self.sent / self.total)
 
     def __str__(self) -> str:
-        """``"sent 12.0 MB of 40.0 MB (30%) at 5.1 MB/s"``; ``"sent 40.0 MB in 7.8 s (5.1 MB/s)"`` when done."""
-        speed = f"{human_bytes(self.bytes_per_second)}/s"
+        """``"sent 12MB of 40MB (30%) at 5.1MB/s"``; ``"sent 40MB in 7.8 s (5.1MB/s)"`` when done."""
+        speed = f"{human_size(self.bytes_per_second)}/s"
         if self.done:
-            return f"sent {human_bytes(self.sent)} in {self.seconds:.1f} s ({speed})"
-        of_total = f" of {human_bytes(self.total)} ({self.fraction:.0%})" if self.total else ""
-        return f"sent {human_bytes(self.sent)}{of_total} at {speed}"
-
-
-def human_bytes(count: float | None) -> str:
-    """``1536`` -> ``"1.5 kB"``: decimal units, as the docker CLI shows a context's size."""
-    count = float(count or 0)
-    for unit in ("B", "kB", "MB", "GB"):
-        if count < 1000 or unit == "GB":
-            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
-        count /= 1000
-    return f"{count:.1f} GB"  # not reached; keeps type checkers content
+            return f"sent {human_size(self.sent)} in {self.seconds:.1f} s ({speed})"
+        of_total = f" of {human_size(self.total)} ({self.fraction:.0%})" if self.total else ""
+        return f"sent {human_size(self.sent)}{of_total} at {speed}"
 
 
 class CountingReader:

@@ -145,12 +145,12 @@ def cli_line(message: object) -> str:
         return event.text
     sizes = ""
     if event.current is not None and event.total:
-        sizes = f" {_cli_size(event.current)}/{_cli_size(event.total)}"
+        sizes = f" {cli_progress_size(event.current)}/{cli_progress_size(event.total)}"
     return f"{event.layer}: {event.status}{sizes}"
 
 
-def _cli_size(size: int) -> str:
-    # go-units HumanSizeWithPrecision(size, 4), as the CLI's progress bars print sizes.
+def cli_progress_size(size: int) -> str:
+    """A size as the CLI's progress bars print it (go-units HumanSizeWithPrecision(size, 4)): 20.01MB."""
     units = ("B", "kB", "MB", "GB", "TB")
     value, index = float(size), 0
     while value >= 1000 and index < len(units) - 1:

@@ -106,7 +106,7 @@ class CliBuildPrinter:
 
 
 def header_text(progress: BuildProgress) -> str:
-    """``done · 3/3 steps · 1.2 s · 2 cached · sha256:… · hello:latest · 2 MB``"""
+    """``done · 3/3 steps · 1.2 s · 2 cached · sha256:… · hello:latest · 2MB``"""
     parts = [STATE_WORDS.get(progress.state, progress.state)]
     if progress.replay_of:
         parts[0] = f"{parts[0]} (replay of a build recorded {progress.replay_of})"

@@ -228,7 +228,7 @@ def status_state(status) -> dict:
 
 
 def status_text(status) -> str:
-    """"12.3 MB of 40.1 MB · 5.1 MB/s": the sizes as human_size writes them everywhere (so the page needs no
+    """"12.3MB of 40.1MB · 5.1MB/s": the sizes as human_size writes them everywhere (so the page needs no
     sizes of its own); the speed over the status's own times (the engine's clock, or the kernel's for the
     upload the client counts)."""
     if not status.total and not status.current:

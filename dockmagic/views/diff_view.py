@@ -90,7 +90,9 @@ def rerun_line(diff) -> str:
 
 def sizes_note(diff) -> str:
     """What the header says when file sizes were not measured, and how to get them."""
-    return f"sizes not measured: {rerun_line(diff).replace('%docker_diff ', '%docker_diff --sizes ')} measures them"
+    why = f" ({diff.sizes_skipped})" if getattr(diff, "sizes_skipped", "") else ""
+    return (f"sizes not measured{why}: {rerun_line(diff).replace('%docker_diff ', '%docker_diff --sizes ')} "
+            "measures them")
 
 
 def _kinds(value) -> tuple[str, ...]:

@@ -13,7 +13,7 @@ import time
 from ..models.diff_tree import KIND_NAMES, KINDS
 from .commit_view import COUNT_RULE
 from .display import KIND_COLOURS, escape
-from .units import cli_size, ellipsis, human_duration
+from .units import ellipsis, human_duration, human_size
 
 FILES_SHOWN = 300          # per layer in the HTML
 TEXT_FILES_SHOWN = 10      # per layer in the text form
@@ -43,7 +43,7 @@ def history_text(history) -> str:
     header = ("IMAGE", "CREATED", "CREATED BY", "SIZE", "WASTED", "FILES", "COMMENT")
     rows = [header] + [
         (short_layer_id(layer.id), age(layer.created, history.now), ellipsis(layer.created_by, CREATED_BY_WIDTH),
-         cli_size(layer.size), cli_size(layer.wasted_bytes) if history.files_read else "?",
+         human_size(layer.size), human_size(layer.wasted_bytes) if history.files_read else "?",
          counts_text(layer), layer.comment.replace("\n", " "))
         for layer in history.layers
     ]
@@ -55,7 +55,7 @@ def history_text(history) -> str:
         lines += ["", history.files_note]
     if history.files_read:
         lines.append("")
-        lines.append(f"{cli_size(history.wasted_bytes)} wasted: bytes of files that a later layer "
+        lines.append(f"{human_size(history.wasted_bytes)} wasted: bytes of files that a later layer "
                      "overwrites or deletes.")
         lines.append(f"FILES: paths added, changed and deleted, {COUNT_RULE}; entries a layer holds that "
                      "change nothing are left out (counted as unchanged).")
@@ -77,7 +77,7 @@ def layer_text(layer, where: str = "") -> str:
     lines = [f"{label}: {ellipsis(layer.created_by, 60)}  [{what}]"]
     files = sorted(layer.files, key=_path_of)
     for change in files[:TEXT_FILES_SHOWN]:
-        size = f" ({cli_size(change.size)})" if change.size else ""
+        size = f" ({human_size(change.size)})" if change.size else ""
         lines.append(f"  {change.kind} {change.path}{size}")
     if len(files) > TEXT_FILES_SHOWN:
         lines.append(f"  … {len(files) - TEXT_FILES_SHOWN:,} more (layer.files lists them all)")
@@ -99,9 +99,9 @@ def history_html(history) -> str:
     header = (
         f"<div><b>docker history {escape(history.image)}</b> "
         f'<span style="color:#6b7280">{escape(short_layer_id(history.image_id))}</span>: '
-        f"{len(history.layers)} layers, {escape(cli_size(history.size))}"
+        f"{len(history.layers)} layers, {escape(human_size(history.size))}"
         + (f' &middot; <span style="color:{KIND_COLOURS["D"] if wasted else "#6b7280"}">'
-           f"{escape(cli_size(wasted))} wasted</span> "
+           f"{escape(human_size(wasted))} wasted</span> "
            '<span style="color:#6b7280">(files a later layer overwrites or deletes)</span>'
            if history.files_read else "")
         + "</div>"
@@ -122,10 +122,10 @@ def layer_html(layer, now: float | None = None, files_read: bool = True, files_n
         f'<code style="color:#6b7280">{escape(short_layer_id(layer.id))}</code> '
         f'<span style="color:#6b7280">{escape(age(layer.created, now))}</span> '
         f'<code title="{escape(layer.created_by)}">{escape(ellipsis(layer.created_by, 100))}</code> '
-        f"<b>{escape(cli_size(layer.size))}</b>"
+        f"<b>{escape(human_size(layer.size))}</b>"
     )
     if layer.wasted_bytes:
-        cells += f' <span style="color:{KIND_COLOURS["D"]}">{escape(cli_size(layer.wasted_bytes))} wasted</span>'
+        cells += f' <span style="color:{KIND_COLOURS["D"]}">{escape(human_size(layer.wasted_bytes))} wasted</span>'
     if layer.comment:
         cells += f' <i style="color:#6b7280">{escape(layer.comment)}</i>'
     row_style = "padding:2px 0;border-top:1px solid #eef0f3"
@@ -140,14 +140,14 @@ def layer_html(layer, now: float | None = None, files_read: bool = True, files_n
     files = sorted(layer.files, key=_path_of)
     items = []
     for change in files[:FILES_SHOWN]:
-        size = f' <span style="color:#6b7280">{escape(cli_size(change.size))}</span>' if change.size else ""
+        size = f' <span style="color:#6b7280">{escape(human_size(change.size))}</span>' if change.size else ""
         items.append(f"<li>{_badge(change.kind)} {escape(change.path)}{size}</li>")
     if len(files) > FILES_SHOWN:
         items.append(f'<li style="color:#6b7280">… {len(files) - FILES_SHOWN:,} more files '
                      f"({escape(files_name)} lists them all)</li>")
     return (
         f'<details style="{row_style}"><summary style="cursor:pointer">{cells} {summary_counts} '
-        f'<span style="color:#6b7280">adds {escape(cli_size(layer.added_bytes))}</span></summary>'
+        f'<span style="color:#6b7280">adds {escape(human_size(layer.added_bytes))}</span></summary>'
         f'<ul style="list-style:none;padding-left:1.5em;margin:2px 0;font-family:monospace;font-size:12px">'
         f'{"".join(items)}</ul></details>'
     )
@@ -170,7 +170,7 @@ def efficiency_text(history) -> list[str]:
                  f"{len(history.wasted_files):,} wasted files:"]
     if history.wasted_files:
         rows = [("BYTES", "FILE", "WRITTEN BY", "REMOVED OR OVERWRITTEN BY")] + [
-            (cli_size(item.size), item.path, _layer_label(history, item.written_by),
+            (human_size(item.size), item.path, _layer_label(history, item.written_by),
              _layer_label(history, item.removed_by))
             for item in history.wasted_files[:WASTED_SHOWN]]
         widths = [max(len(row[column]) for row in rows) for column in range(3)]
@@ -186,7 +186,7 @@ def efficiency_html(history) -> str:
     if getattr(history, "efficiency", None) is None:
         return ""
     rows = "".join(
-        f"<tr><td>{escape(cli_size(item.size))}</td><td><code>{escape(item.path)}</code></td>"
+        f"<tr><td>{escape(human_size(item.size))}</td><td><code>{escape(item.path)}</code></td>"
         f"<td>{escape(_layer_label(history, item.written_by))}</td>"
         f"<td>{escape(_layer_label(history, item.removed_by))}</td></tr>"
         for item in history.wasted_files[:WASTED_SHOWN])

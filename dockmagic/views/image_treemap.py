@@ -17,7 +17,7 @@ import traitlets
 from ..models.folder_sizes import Folder, FolderSizes
 from .display import escape, widget_bundle
 from .image_diff_view import data_only
-from .units import cli_size, ellipsis
+from .units import ellipsis, human_size
 from .widget_scripts import widget_script
 
 STATIC = pathlib.Path(__file__).parent / "static"
@@ -88,16 +88,16 @@ class ImageTreemap:
         return self.sizes.top_folders(count)
 
     def _text(self) -> str:
-        lines = [f"{self.history.image}: {cli_size(self.sizes.size)} in files; the largest folders:",
+        lines = [f"{self.history.image}: {human_size(self.sizes.size)} in files; the largest folders:",
                  f"{'SIZE':>9}   {'LAYER':<7}FOLDER"]
-        lines += [f"{cli_size(entry.size):>9}   {entry.layer:<7}{entry.path}" for entry in self.top_folders()]
+        lines += [f"{human_size(entry.size):>9}   {entry.layer:<7}{entry.path}" for entry in self.top_folders()]
         return "\n".join(lines)
 
     def _html(self) -> str:
-        rows = "".join(f"<tr><td>{escape(cli_size(entry.size))}</td><td>{entry.layer}</td>"
+        rows = "".join(f"<tr><td>{escape(human_size(entry.size))}</td><td>{entry.layer}</td>"
                        f"<td><code>{escape(entry.path)}</code></td></tr>" for entry in self.top_folders())
         return (f"<div class='dockmagic-treemap-snapshot'><b>{escape(self.history.image)}</b>: "
-                f"{escape(cli_size(self.sizes.size))} in files; the largest folders"
+                f"{escape(human_size(self.sizes.size))} in files; the largest folders"
                 f"<table class='dockmagic-table'><thead><tr><th>size</th><th>layer</th><th>folder</th></tr>"
                 f"</thead><tbody>{rows}</tbody></table></div>")
 

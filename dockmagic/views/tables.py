@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from ..parsing.image_names import familiar_image_name
 from .display import TextAndHtml, escape
-from .units import cli_size, ellipsis, human_duration
+from .units import ellipsis, human_duration, human_size
 
 COLUMN_GAP = "   "  # the CLI's tabwriter padding
 MIN_COLUMN_WIDTH = 10
@@ -98,7 +98,7 @@ def images_table(images: list[dict], now: float | None = None) -> Table:
             # As the CLI shows them: Podman's docker.io/library/busybox is busybox.
             repository, _, name_tag = familiar_image_name(tag).rpartition(":")
             rows.append([repository, name_tag, image.get("Id", "").split(":")[-1][:12],
-                         _ago(image.get("Created", now), now), cli_size(image.get("Size", 0))])
+                         _ago(image.get("Created", now), now), human_size(image.get("Size", 0))])
             records.append(image)
     return Table(["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"], rows, records=records,
                  empty="No images. Build one with %%dockerfile.")

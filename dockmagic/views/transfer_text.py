@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ..models.transfer import PULL, LayerState, TransferProgress
-from ..parsing.transfer_stream import DOWNLOADING, EXTRACTING, PUSHING
-from .units import cli_size, human_size
+from ..parsing.transfer_stream import DOWNLOADING, EXTRACTING, PUSHING, cli_progress_size
+from .units import human_size
 
 BAR_WIDTH = 50
 
@@ -14,7 +14,8 @@ def layer_line(layer: LayerState) -> str:
     last words for the layer (``Pull complete``, ``Already exists``, ``Pushed``)."""
     if layer.phase in (DOWNLOADING, PUSHING, EXTRACTING) and layer.size:
         done = layer.extracted if layer.phase == EXTRACTING else layer.moved
-        return f"{layer.id}: {layer.status} {progress_bar(done, layer.size)} {cli_size(done)}/{cli_size(layer.size)}"
+        sizes = f"{cli_progress_size(done)}/{cli_progress_size(layer.size)}"
+        return f"{layer.id}: {layer.status} {progress_bar(done, layer.size)} {sizes}"
     return f"{layer.id}: {layer.status}"
 
 
@@ -38,7 +39,7 @@ def transfer_text(progress: TransferProgress) -> str:
 
 
 def transfer_summary(progress: TransferProgress) -> str:
-    """``Pulled 127.0.0.1:5000/x:1: 20 MB in 1.2 s (16.7 MB/s); 1 layer already existed.``"""
+    """``Pulled 127.0.0.1:5000/x:1: 20MB in 1.2 s (16.7MB/s); 1 layer already existed.``"""
     verb = "Pull" if progress.kind == PULL else "Push"
     existing = len(progress.existing_layers)
     existed = f"; {existing} layer{'s' if existing != 1 else ''} already existed" if existing else ""

@@ -12,6 +12,7 @@ from ..models.transfer import TransferProgress
 from .display import escape, widget_bundle
 from .throttle import Throttle
 from .transfer_text import transfer_summary, transfer_text
+from .widget_scripts import widget_script
 
 STATIC = pathlib.Path(__file__).parent / "static"
 FLUSH_INTERVAL_SECONDS = 0.1
@@ -21,7 +22,7 @@ class TransferWidget(anywidget.AnyWidget):
     """A header with the totals and speed, then one row per layer with its bar (download or push, and
     extract for a pull); layers that already existed say so."""
 
-    _esm = STATIC / "transfer_view.js"
+    _esm = widget_script("transfer_view.js")
     _css = STATIC / "transfer_view.css"
 
     header = traitlets.Dict().tag(sync=True)

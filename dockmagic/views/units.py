@@ -4,26 +4,14 @@ from __future__ import annotations
 
 import math
 
-
-def cli_size(size: float) -> str:
-    """A size as the docker CLI prints it (go-units HumanSizeWithPrecision(size, 3)): 0B, 77B, 1.99MB."""
-    units = ("B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB")
-    value = float(size)
-    index = 0
-    while value >= 1000 and index < len(units) - 1:
-        value /= 1000
-        index += 1
-    return f"{value:.3g}{units[index]}"
-
-
 SIZE_UNITS = ("B", "kB", "MB", "GB", "TB", "PB", "EB")
 
 
 def human_size(size: int | None) -> str:
-    """Bytes for prose, headers and trees: "77 B", "31.2 kB", "1.99 MB", "1 EB" (three significant digits,
-    halves rounded up, never "1e+03"); beyond exabytes, whole exabytes ("1000000 EB"). The views'
-    JavaScript (``humanSize`` in static/diff_tree.js) computes the same text step for step, so that a size
-    reads the same in every view."""
+    """Bytes as every dockmagic view prints them, in the docker CLI's style: "77B", "31.2kB", "1.99MB", "1EB"
+    (three significant digits, as ``docker images`` and ``docker history`` print sizes; halves rounded up;
+    never the CLI's "1e+03kB": 999.96kB reads "1MB"); beyond exabytes, whole exabytes ("1000000EB"). The
+    views' JavaScript (``humanSize`` in static/units.js) computes the same text step for step."""
     if size is None:
         return "?"
     value = float(max(0, size))
@@ -32,19 +20,19 @@ def human_size(size: int | None) -> str:
         value /= 1000
         index += 1
     if index == 0:
-        return f"{value:.0f} B"
+        return f"{value:.0f}B"
     while True:
         decimals = 0 if value >= 100 else 1 if value >= 10 else 2
         scale = 10 ** decimals
         rounded = math.floor(value * scale + 0.5) / scale
         if rounded < 1000 or index == len(SIZE_UNITS) - 1:
             break
-        value /= 1000  # 999.96 kB rounds to 1000 kB: say 1 MB
+        value /= 1000  # 999.96kB rounds to 1000kB: say 1MB
         index += 1
     text = f"{rounded:.{decimals}f}"
     if "." in text:
         text = text.rstrip("0").rstrip(".")
-    return f"{text} {SIZE_UNITS[index]}"
+    return f"{text}{SIZE_UNITS[index]}"
 
 
 def human_duration(seconds: float) -> str:

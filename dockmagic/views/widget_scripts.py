@@ -1,7 +1,7 @@
 """The widgets' JavaScript, as the frontend loads it: a view's module with the helpers it shares in front.
 
 anywidget loads a widget's module from a string, so a module cannot import a sibling file; the helpers
-both views need (static/kernel_requests.js) are put in front of each view's own file instead.
+the views share (static/kernel_requests.js, static/units.js) are put in front of each view's own file instead.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import pathlib
 
 STATIC = pathlib.Path(__file__).parent / "static"
-SHARED = ("kernel_requests.js",)
+SHARED = ("kernel_requests.js", "units.js")
 
 
 def widget_script(name: str) -> str:

@@ -43,7 +43,7 @@ def test_image_diff_and_treemap_in_lab(lab, page, customised):
     diff.locator(".dockmagic-diff").wait_for(timeout=120000)
     assert "Base: debian:bookworm" in diff.text_content()
     header = diff.locator(".dm-diff-header").text_content()
-    assert f"debian:bookworm → {name}" in header and "3.08 MB added or changed" in header
+    assert f"debian:bookworm → {name}" in header and "3.08MB added or changed" in header
     table = diff.locator(".dockmagic-packages").text_content()
     assert HOSTILE in table and "fakepkg" in table and "1.2" in table
     assert page.locator("img[src=x]").count() == 0 and not page.evaluate("window.dmPwned")
@@ -54,7 +54,7 @@ def test_image_diff_and_treemap_in_lab(lab, page, customised):
 
     treemap = notebook.output(2).locator(".dockmagic-treemap")
     treemap.wait_for(timeout=120000)
-    assert "120 MB in files" in treemap.locator(".dm-tm-header").text_content()
+    assert "120MB in files" in treemap.locator(".dm-tm-header").text_content()
     usr = treemap.locator("g.dm-tm-folder[data-path='/usr']")
     assert "/usr/" in usr.locator("title").text_content()
     screenshot(page, "image-treemap-root", treemap)

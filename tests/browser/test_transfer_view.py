@@ -44,9 +44,9 @@ def test_push_and_pull_views_show_layers_bytes_and_the_layers_already_there(lab,
     assert existing.count() == 1 and "already on the engine" in existing.text_content()
     pulled = pull.locator(".dm-transfer-row[data-phase='done']")
     assert "Pull complete" in pulled.text_content()
-    assert "30 MB / 30 MB" in pulled.locator(".dm-transfer-bytes").text_content()
+    assert "30MB / 30MB" in pulled.locator(".dm-transfer-bytes").text_content()
     totals = pull.locator(".dm-transfer-total").text_content()
-    assert "30 MB of 30 MB" in totals and "1 layer already existed" in totals and "sha256:" in totals
+    assert "30MB of 30MB" in totals and "1 layer already existed" in totals and "sha256:" in totals
     screenshot(page, "transfer-pull-done", notebook.output(4))
 
     failed = notebook.output(5)

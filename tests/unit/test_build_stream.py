@@ -199,3 +199,9 @@ def test_an_error_of_only_white_space_falls_back_to_a_sentence():
     assert event.message == "the build failed"
     [event] = parse_build_event({"error": " ", "errorDetail": {"message": "exit code: 3\n"}})
     assert event.message == "exit code: 3"
+
+
+def test_a_warning_the_engine_repeats_at_every_step_is_kept_once(tmp_path):
+    progress = replay("docker", "multistage", tmp_path)  # "[Warning] IPv4 forwarding is disabled" at each RUN
+    assert [w for w in progress.warnings if "IPv4 forwarding" in w] == [
+        "IPv4 forwarding is disabled. Networking will not work."]

@@ -30,9 +30,9 @@ def progress_of(name: str, tmp_path) -> BuildKitProgress:
 def test_byte_progress_reads_as_sizes_and_speed():
     sent = SimpleNamespace(current=5_000_000, total=12_500_000, started=100.0, completed=102.0)
     assert status_text(sent) == f"{human_size(5_000_000)} of {human_size(12_500_000)} · {human_size(2_500_000)}/s"
-    assert status_text(sent) == "5 MB of 12.5 MB · 2.5 MB/s"
+    assert status_text(sent) == "5MB of 12.5MB · 2.5MB/s"
     no_total = SimpleNamespace(current=2048, total=0, started=None, completed=None)
-    assert status_text(no_total) == "2.05 kB"
+    assert status_text(no_total) == "2.05kB"
     assert status_text(SimpleNamespace(current=0, total=0, started=1.0, completed=2.0)) == ""
 
 

@@ -77,4 +77,21 @@ def test_the_widget_and_the_snapshot_show_the_collapsed_chain_and_the_sizes_note
     assert "usr/local/lib/python3.11/dist-packages/" in html and "--sizes play" in html
     measured = make_diff(PIP_INSTALL, sizes={"/usr/local/lib/python3.11/dist-packages/six.py": 31_200})
     assert initial_state(measured)["summary"]["sizes_note"] == ""
-    assert "31.2 kB" in diff_html(measured)
+    assert "31.2kB" in diff_html(measured)
+
+
+def test_sizes_are_measured_by_default_only_where_cheap():
+    from dockmagic.operations.diff import CHEAP_SIZE_CHANGES, CHEAP_SIZE_REQUESTS, too_costly_to_measure
+
+    # apt-get install figlet: a few new folders and files beside existing ones.
+    lesson = [("C", "/usr"), ("C", "/usr/bin"), ("A", "/usr/bin/figlet"), ("A", "/usr/share/figlet"),
+              *[("A", f"/usr/share/figlet/font{i}.flf") for i in range(40)]]
+    assert too_costly_to_measure(lesson) == ""
+    scattered = [("C", "/d"), *[("A", f"/d/{i}") for i in range(CHEAP_SIZE_REQUESTS + 1)]]
+    assert too_costly_to_measure(scattered) == f"{CHEAP_SIZE_REQUESTS + 1} paths to ask the engine for"
+    one_big_folder = [("A", "/many"), *[("A", f"/many/{i}") for i in range(CHEAP_SIZE_CHANGES)]]
+    assert too_costly_to_measure(one_big_folder) == f"{CHEAP_SIZE_CHANGES + 1:,} changes"
+    diff = make_diff(PIP_INSTALL)
+    diff.sizes_skipped = "5,001 changes"
+    assert initial_state(diff)["summary"]["sizes_note"] == \
+        "sizes not measured (5,001 changes): %docker_diff --sizes play measures them"

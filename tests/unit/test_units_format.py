@@ -12,7 +12,7 @@ import pytest
 
 from dockmagic.views.units import human_size
 
-DIFF_TREE_JS = pathlib.Path(__file__).resolve().parents[2] / "dockmagic" / "views" / "static" / "diff_tree.js"
+UNITS_JS = pathlib.Path(__file__).resolve().parents[2] / "dockmagic" / "views" / "static" / "units.js"
 
 
 def sample_sizes() -> list[int]:
@@ -30,7 +30,7 @@ def javascript_sizes(sizes: list[int]) -> list[str]:
     # The widget's module, imported as it is shipped (its DOM code runs only when a view renders).
     script = (
         "const fs = require('fs');"
-        f"const source = fs.readFileSync({json.dumps(str(DIFF_TREE_JS))}, 'utf8');"
+        f"const source = fs.readFileSync({json.dumps(str(UNITS_JS))}, 'utf8');"
         "import('data:text/javascript;base64,' + Buffer.from(source).toString('base64')).then((module) => {"
         f"  process.stdout.write(JSON.stringify({json.dumps(sizes)}.map(module.humanSize)));"
         "});"
@@ -40,10 +40,11 @@ def javascript_sizes(sizes: list[int]) -> list[str]:
 
 
 def test_python_sizes_read_as_a_person_expects():
+    # The docker CLI's style, as `docker images` and `docker history` print sizes.
     assert [human_size(size) for size in (0, 77, 1000, 31_200, 1_990_000, 100_000_000)] == [
-        "0 B", "77 B", "1 kB", "31.2 kB", "1.99 MB", "100 MB"]
-    # Rounding up to the next unit says so, never "1e+03 kB" nor "1000 kB".
-    assert human_size(999_960) == "1 MB"
+        "0B", "77B", "1kB", "31.2kB", "1.99MB", "100MB"]
+    # Rounding up to the next unit says so, never "1e+03kB" nor "1000kB".
+    assert human_size(999_960) == "1MB"
     assert human_size(None) == "?"
 
 

@@ -14,7 +14,6 @@ const WIDTH = 960;
 const HEIGHT = 360;
 const PALETTE = ["#2563eb", "#16a34a", "#d97706", "#9333ea", "#dc2626", "#0891b2", "#4d7c0f", "#db2777",
                  "#7c3aed", "#0f766e", "#b45309", "#475569"];
-const SIZE_UNITS = ["B", "kB", "MB", "GB", "TB"];
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -27,16 +26,6 @@ function svg(tag, attributes) {
   const node = document.createElementNS(SVG, tag);
   for (const [name, value] of Object.entries(attributes || {})) node.setAttribute(name, String(value));
   return node;
-}
-
-function size(bytes) {
-  let value = bytes;
-  let index = 0;
-  while (value >= 1000 && index < SIZE_UNITS.length - 1) { value /= 1000; index += 1; }
-  if (index === 0) return `${value} B`;
-  let text = value.toPrecision(3);
-  if (text.includes(".")) text = text.replace(/0+$/, "").replace(/\.$/, "");  // 1.50 -> 1.5, never 120 -> 12
-  return `${text} ${SIZE_UNITS[index]}`;
 }
 
 function layerColour(layer) {
@@ -102,7 +91,7 @@ function render({ model, el: host }) {
   const root = el("div", "dockmagic-treemap");
   const header = el("div", "dm-tm-header");
   header.append(el("span", "dm-tm-title", `${summary.image || ""} by size`),
-                el("span", "", `${size(summary.size || 0)} in files · click a folder to open it`));
+                el("span", "", `${humanSize(summary.size || 0)} in files · click a folder to open it`));
   const crumbs = el("div", "dm-tm-crumbs");
   const lostNote = el("div", "dm-kernel-gone");
   lostNote.hidden = true;
@@ -170,12 +159,12 @@ function render({ model, el: host }) {
       const rect = svg("rect", { class: "dm-tm-block", x: cell.x, y: cell.y, width: cell.width, height: cell.height,
                                  fill: layer ? layerColour(layer) : "#9ca3af" });
       const title = svg("title");
-      title.textContent = `${path}${opens ? "/" : ""} · ${size(bytes)}${layer ? ` · mostly layer ${layer}` : ""}`;
+      title.textContent = `${path}${opens ? "/" : ""} · ${humanSize(bytes)}${layer ? ` · mostly layer ${layer}` : ""}`;
       group.append(rect, title);
       if (cell.width > 40 && cell.height > 16) {
         const label = svg("text", { x: cell.x + 4, y: cell.y + 13 });
         const room = Math.floor((cell.width - 8) / 6.2);
-        const text = `${name}${opens ? "/" : ""} ${size(bytes)}`;
+        const text = `${name}${opens ? "/" : ""} ${humanSize(bytes)}`;
         label.textContent = text.length > room ? text.slice(0, Math.max(1, room - 1)) + "…" : text;
         group.append(label);
       }

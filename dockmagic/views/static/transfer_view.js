@@ -16,15 +16,6 @@ function el(tag, className, text) {
   return node;
 }
 
-function size(bytes) {
-  if (bytes === null || bytes === undefined) return "?";
-  const units = ["B", "kB", "MB", "GB", "TB"];
-  let value = bytes, index = 0;
-  while (value >= 1000 && index < units.length - 1) { value /= 1000; index += 1; }
-  // Three significant digits, trailing zeros dropped, as the text view prints sizes ("30 MB", "1.99 MB").
-  return (index === 0 ? value.toFixed(0) : String(parseFloat(value.toPrecision(3)))) + " " + units[index];
-}
-
 function bar(fraction, extra) {
   const outer = el("div", "dm-transfer-bar");
   const fill = el("div", "dm-transfer-fill" + (extra ? " " + extra : ""));
@@ -47,7 +38,7 @@ function layerRow(layer, kind) {
     if (kind === "pull") bars.append(bar(layer.extracted / layer.size, "extract"));
   }
   row.append(bars);
-  const bytes = layer.size ? size(layer.moved) + " / " + size(layer.size) : "";
+  const bytes = layer.size ? humanSize(layer.moved) + " / " + humanSize(layer.size) : "";
   row.append(el("span", "dm-transfer-bytes", bytes));
   return row;
 }
@@ -74,8 +65,8 @@ function render({ model, el: root }) {
     error.textContent = h.error || "";
     error.style.display = h.error ? "" : "none";
     rows.replaceChildren(...layers.map((layer) => layerRow(layer, h.kind)));
-    const parts = [size(h.moved) + (h.total ? " of " + size(h.total) : ""),
-                   size(Math.round(h.speed || 0)) + "/s", (h.elapsed || 0).toFixed(1) + " s"];
+    const parts = [humanSize(h.moved) + (h.total ? " of " + humanSize(h.total) : ""),
+                   humanSize(Math.round(h.speed || 0)) + "/s", (h.elapsed || 0).toFixed(1) + " s"];
     if (h.existing) parts.push(h.existing + (h.existing === 1 ? " layer" : " layers") + " already existed");
     if (h.digest) parts.push(h.digest);
     total.textContent = parts.join(" · ");
