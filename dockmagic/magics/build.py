@@ -71,7 +71,7 @@ class BuildMagics(DockmagicMagics):
             labels=parse_key_values(args.label, "--label"), target=args.target, no_cache=args.no_cache,
             pull=args.pull, network=self.network(args.network), record=args.record or self._recording_path(),
             context_warning_bytes=self.settings.context_warning_bytes, **self.settings.build_log_options(),
-            builder=args.builder, builder_setting=self.settings.builder,
+            builder=args.builder, builder_setting=self.settings.builder, cache_key=self._cell_id(),
         )
         shown = BuildDisplay(self.settings, quiet=args.quiet)
         try:
@@ -87,6 +87,15 @@ class BuildMagics(DockmagicMagics):
         if args.quiet and result is not None:
             display(result)
         self.bind(args, result)
+
+    def _cell_id(self) -> str | None:
+        """The notebook cell being run (JupyterLab and Notebook 7 send its id), so that a rebuild of the same
+        cell is compared with its earlier build."""
+        kernel = getattr(self.shell, "kernel", None)
+        try:
+            return kernel.get_parent()["metadata"].get("cellId") if kernel is not None else None
+        except (AttributeError, KeyError, TypeError):
+            return None
 
     def _recording_path(self):
         """Where %docker_recordings keeps this cell's build stream, when it is on."""

@@ -56,6 +56,12 @@ class DockMagic(SingletonConfigurable):
         help="How many builds' full logs to keep on disk (in log_dir); the oldest are deleted.",
     ).tag(config=True)
 
+    build_records_dir = Unicode(
+        "",
+        help="Folder for what is kept of each build to say why a later build's step missed the cache (one "
+             "file per engine, bounded). Empty: $XDG_CACHE_HOME/dockmagic/build-records (~/.cache/...).",
+    ).tag(config=True)
+
     context_warning_bytes = Int(
         500 * 1024 * 1024,
         help="Warn before sending a build context larger than this many bytes (0: never warn).",
@@ -124,7 +130,7 @@ class DockMagic(SingletonConfigurable):
     def _check_build_logs_kept(self, proposal):
         return _at_least(proposal, 1, f"a count of builds, 1 or more, e.g. {BUILD_LOGS_KEPT}")
 
-    @validate("log_dir", "recordings")
+    @validate("log_dir", "recordings", "build_records_dir")
     def _check_folder(self, proposal):
         folder = proposal["value"]
         if folder and os.path.exists(folder) and not os.path.isdir(folder):
@@ -157,6 +163,8 @@ class DockMagic(SingletonConfigurable):
         from ..operations.build import build
 
         options = {"log_dir": self.log_dir or None}
+        if "records_dir" in inspect.signature(build).parameters:
+            options["records_dir"] = self.build_records_dir or None
         if "keep_build_logs" in inspect.signature(build).parameters:
             options["keep_build_logs"] = self.build_logs_kept
         return options

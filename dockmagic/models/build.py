@@ -199,10 +199,18 @@ class StepProgress:
         return "\n".join(text for text, _ in list(self.tail)[-lines:])
 
 
+def row_key(row) -> str:
+    """What names a row of the build view across updates: BuildKit's key, the legacy step's number."""
+    return str(getattr(row, "key", "") or f"step:{row.number}")
+
+
 class ObservedBuild:
     """What every builder's progress model shares: listeners told of each change (``version`` counts
     them), and the build's elapsed time on its clock. Needs ``clock``, ``started_at``, ``finished_at``,
     ``version`` and ``_listeners``."""
+
+    # Why each row that ran missed the cache, by the row's key (set once the build has ended).
+    cache_misses: dict[str, str] = {}
 
     @property
     def seconds(self) -> float:

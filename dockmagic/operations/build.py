@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from .. import notices
 from ..engine import Engine, connect
 from ..errors import DockerBuildError, DockerfileError, DockmagicError, InvalidInput
-from ..models.build import DONE, FAILED, BuildProgress, StepProgress
+from ..models.build import DONE, FAILED, BuildProgress, StepProgress, row_key
 from ..models.build_buildkit import BuildKitProgress
 from ..parsing.build_stream import BuildEvent
 from ..parsing.dockerfile import LEGACY, builder_problems, check_buildable, from_image_and_stage, stage_names
@@ -25,6 +25,8 @@ from .build_buildkit import network_mode, notifier, pull_bases, refuse_what_buil
 from .build_choice import BUILDKIT, choose_builder
 from .build_legacy import run_legacy_build
 from .build_logs import KEEP_BUILD_LOGS, default_log_root, keep_while_alive, new_log_folder, prune_build_logs
+from .build_records import ContextFingerprints, RecordStore, record_keys
+from .cache_miss import explain_build
 from .context import (
     DOCKERFILE_NAME,
     ContextSummary,
@@ -61,6 +63,8 @@ class StepResult:
     stage: str = ""
     started: float | None = None
     internal: bool = False
+    # Why it ran instead of coming from the cache, in one sentence (None: cached, or not a layer step).
+    cache_miss: str | None = None
 
     @property
     def cached(self) -> bool:
@@ -199,6 +203,9 @@ def build(
     notify=None,
     builder: str | None = None,
     builder_setting: str | None = None,
+    cache_key: str | None = None,
+    explain_cache: bool = True,
+    records_dir: str | None = None,
 ) -> BuildResult:
     """Build ``dockerfile`` (the text of a Dockerfile) and return a :class:`BuildResult`.
 
@@ -220,6 +227,11 @@ def build(
     engine with no bridge network), missing base images are pulled through the engine first, and what this
     engine's BuildKit cannot do (heredocs before Engine 23, secret and ssh mounts) is refused with a
     sentence before anything is sent.
+
+    Each step that ran instead of coming from the cache gets ``cache_miss``: why, in one sentence, from
+    the record of the earlier build under the same tag, else the same ``cache_key`` (the magic passes the
+    notebook cell's id), else the same context folder (see :mod:`dockmagic.operations.build_records`;
+    ``explain_cache=False`` keeps no record, ``records_dir`` says where they are kept).
     """
     instructions = check_buildable(dockerfile)
     tags = list(tags or ())
@@ -234,6 +246,7 @@ def build(
             )
     check_context_folder(context)
     summary = summarize_context(context) if context is not None else None
+    fingerprints = ContextFingerprints(summary.stats) if summary is not None and explain_cache else None
     context_warnings = [w for w in (_context_size_warning(summary, context, context_warning_bytes),
                                      _context_links_warning(summary),
                                      folder_dockerfile_warning(dockerfile, context)) if w]
@@ -246,7 +259,7 @@ def build(
     elif not engine.is_podman:
         refuse_what_legacy_cannot(dockerfile, instructions)
     # The legacy builder (and Podman) get a tar; BuildKit asks for the files through a session.
-    archive = None if chosen == BUILDKIT else make_context(dockerfile, context)[0]
+    archive = None if chosen == BUILDKIT else make_context(dockerfile, context, fingerprints)[0]
     # A folder per build: logs are step-001.log, ..., so two builds sharing one folder (two at once, or
     # one after another) would append to each other's logs.
     log_root = log_dir or default_log_root()
@@ -291,7 +304,8 @@ def build(
     recorder = _Recorder(record, dockerfile, engine, chosen, target) if record and not progress.finished else None
     if chosen == BUILDKIT and not progress.finished:
         params["pull"] = False  # the bases were pulled through the engine's pull API above
-        run_buildkit_build(engine, SessionContext(dockerfile, context), params, progress, on_event=on_event,
+        run_buildkit_build(engine, SessionContext(dockerfile, context, fingerprints), params, progress,
+                           on_event=on_event,
                            recorder=recorder, result_of=BuildResult.from_progress)
     elif not progress.finished:
         run_legacy_build(engine, archive, params, progress, pull=pull, on_event=on_event, recorder=recorder,
@@ -305,6 +319,14 @@ def build(
             progress.tags = list(tags)
         progress.touch()
     result = BuildResult.from_progress(progress)
+    if explain_cache and progress.state in (DONE, FAILED):
+        explain_build(engine, result, dockerfile, build_args=build_args, target=target, no_cache=no_cache,
+                      store=RecordStore(engine.address, records_dir), keys=record_keys(tags, cache_key, context),
+                      fingerprints=fingerprints)
+        rows = [row for row in progress.steps if not getattr(row, "internal", False)]
+        progress.cache_misses = {row_key(row): step.cache_miss for row, step in zip(rows, result.steps, strict=False)
+                                 if step.cache_miss}
+        progress.touch()
     if check and not result.ok:
         raise DockerBuildError(failure_message(result), result)
     return result

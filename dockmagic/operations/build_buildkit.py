@@ -145,7 +145,7 @@ def run_buildkit_build(engine: Engine, context, params: dict, progress: BuildKit
     session = None
     if isinstance(context, SessionContext):
         # The engine reports the bytes it receives itself ("transferring context"): nothing to count here.
-        session = BuildSession(engine, context.folders, context.key)
+        session = BuildSession(engine, context.folders, context.key, fingerprints=context.fingerprints)
         try:
             session.__enter__()
         except EngineRefused as error:  # an engine that opens no session: the tar, as before

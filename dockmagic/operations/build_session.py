@@ -14,7 +14,9 @@ connection is joined to it byte for byte. Served: the file sync (``DiffCopy``, p
 
 from __future__ import annotations
 
+import hashlib
 import os
+import select
 import shutil
 import socket
 import tempfile
@@ -38,9 +40,11 @@ class BuildSession:
     """A session serving ``folders`` (by the names BuildKit asks for: ``context``, ``dockerfile``) to the
     engine while a build runs: ``with BuildSession(engine, folders, key) as session:`` then build with
     ``session=session.id`` and ``remote=client-session``. ``on_sent(bytes)`` is told of each chunk sent.
-    ``errors`` holds what went wrong on this side (a file that could not be read), in words for the user."""
+    ``errors`` holds what went wrong on this side (a file that could not be read), in words for the user.
+    ``fingerprints`` (a :class:`~dockmagic.operations.build_records.ContextFingerprints`) gets the SHA-256 of
+    each file of the ``context`` folder the engine asks for."""
 
-    def __init__(self, engine, folders: dict[str, SyncedFolder], key: str, on_sent=None):
+    def __init__(self, engine, folders: dict[str, SyncedFolder], key: str, on_sent=None, fingerprints=None):
         self.engine = engine
         self.folders = folders
         self.key = key
@@ -48,6 +52,7 @@ class BuildSession:
         self.errors: list[str] = []
         self.sent = 0
         self._on_sent = on_sent
+        self._fingerprints = fingerprints  # gets the digest of each file of the context folder sent
         self._server = None
         self._folder = None
         self._sockets: list = []
@@ -89,9 +94,10 @@ class BuildSession:
         local.connect(address)
         if early:
             local.sendall(early)
-        for source, target in ((engine_side, local), (local, engine_side)):
-            threading.Thread(target=_pump, args=(source, target), daemon=True,
-                             name="dockmagic-session-pump").start()
+        # One thread for both directions: a TLS connection (an engine over tcp with TLS) must not be read
+        # and written from two threads at once (OpenSSL's connection state is not shared safely).
+        threading.Thread(target=_join, args=(engine_side, local), daemon=True,
+                         name="dockmagic-session-pump").start()
 
     def close(self) -> None:
         """End the session: the engine forgets it once its connection closes."""
@@ -142,7 +148,9 @@ class BuildSession:
                     if entry is None:
                         yield packets.error_packet(f"invalid file id {packet.file_id}")
                         return
-                    yield from self._file_packets(packet.file_id, entry)
+                    digest = self._fingerprints.reporter(entry.stat.path) if (
+                        self._fingerprints is not None and name == "context") else None
+                    yield from self._file_packets(packet.file_id, entry, digest)
                 elif packet.kind == packets.FIN:
                     yield packets.fin_packet()
                     return
@@ -154,16 +162,21 @@ class BuildSession:
         except WireDecodeError as error:
             yield packets.error_packet(f"undecodable packet: {error}")
 
-    def _file_packets(self, file_id: int, entry: SyncedFile):
+    def _file_packets(self, file_id: int, entry: SyncedFile, on_digest=None):
         if isinstance(entry.source, bytes):
             chunks = [entry.source]
         else:
             chunks = _read_chunks(entry.source)
+        hashed = hashlib.sha256() if on_digest is not None else None
         for chunk in chunks:
+            if hashed is not None:
+                hashed.update(chunk)
             yield packets.data_packet(file_id, chunk)
             self.sent += len(chunk)
             if self._on_sent is not None:
                 self._on_sent(self.sent)
+        if hashed is not None:
+            on_digest(hashed.hexdigest())
         yield packets.data_packet(file_id)
 
 
@@ -185,18 +198,25 @@ def _same(data: bytes) -> bytes:
     return data
 
 
-def _pump(source, target) -> None:
-    """Copy bytes from one connection to the other until either ends."""
+def _join(engine_side, local) -> None:
+    """Copy bytes both ways between the engine's connection and the gRPC server's until either ends."""
+    other = {id(engine_side): local, id(local): engine_side}
+    sockets = [engine_side, local]
     try:
         while True:
-            data = source.recv(65536)
-            if not data:
-                break
-            target.sendall(data)
+            # Bytes TLS has already decrypted do not make the socket readable: take them first.
+            ready = [sock for sock in sockets if getattr(sock, "pending", None) and sock.pending()]
+            if not ready:
+                ready, _, _ = select.select(sockets, [], [])
+            for sock in ready:
+                data = sock.recv(65536)
+                if not data:
+                    return
+                other[id(sock)].sendall(data)
     except (OSError, EOFError, ValueError):
         pass  # one side closed: the session is over
     finally:
-        for sock in (target, source):
+        for sock in sockets:
             try:
                 sock.shutdown(socket.SHUT_RDWR)
             except Exception:  # not a socket (an ssh channel), or already closed

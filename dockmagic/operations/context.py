@@ -26,6 +26,7 @@ import typing
 from dataclasses import dataclass
 
 from ..errors import BuildContextError
+from .build_records import HashingReader
 
 DOCKERFILE_NAME = "Dockerfile"
 IGNORE_FILE = ".dockerignore"
@@ -280,22 +281,25 @@ def check_context_folder(folder: str | None) -> None:
 
 @dataclass(frozen=True)
 class ContextSummary:
-    """What a build would send of a folder: its files' bytes, and its links that point outside it."""
+    """What a build would send of a folder: its files' bytes, its links that point outside it, and each
+    regular file's (size, modification time in ns)."""
     size: int
     links_leaving: list[tuple[str, str]]
+    stats: dict[str, tuple[int, int]]
 
 
 def summarize_context(folder: str) -> ContextSummary:
     """The size of what ``docker build folder`` sends (the files its .dockerignore keeps) and the symbolic
     links among them that point outside the folder (an absolute target, or one climbing above it): the
     engine gets such a link as a link, never what it points to."""
-    size, links = 0, []
+    size, links, stats = 0, [], {}
     for path in context_paths(folder, read_dockerignore(folder)):
         full_path = os.path.join(folder, path)
         try:
             info = os.lstat(full_path)
             if stat.S_ISREG(info.st_mode):
                 size += info.st_size
+                stats[path] = (info.st_size, info.st_mtime_ns)
             elif stat.S_ISLNK(info.st_mode):
                 target = os.readlink(full_path)
                 inside = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
@@ -303,22 +307,23 @@ def summarize_context(folder: str) -> ContextSummary:
                     links.append((path, target))
         except OSError as error:
             raise BuildContextError(f"Cannot read {full_path!r} in the build context: {error.strerror}.") from None
-    return ContextSummary(size, links)
+    return ContextSummary(size, links, stats)
 
 
-def make_context(dockerfile: str, folder: str | None = None) -> tuple[typing.BinaryIO, str]:
+def make_context(dockerfile: str, folder: str | None = None, fingerprints=None) -> tuple[typing.BinaryIO, str]:
     """The context tar, at its start, and the name of the Dockerfile in it (always ``Dockerfile``).
 
     With ``folder``: what ``docker build folder`` sends when ``folder/Dockerfile`` holds the cell's text,
     in a temporary file (a context can be large). When that file already holds the cell's text (up to line
     endings and final newlines), it is sent as it is, byte for byte, as the CLI sends it. Without: a context
-    holding only the Dockerfile. Raises
+    holding only the Dockerfile. ``fingerprints`` (a :class:`~dockmagic.operations.build_records.
+    ContextFingerprints`) gets the SHA-256 of each file as it is read. Raises
     :class:`BuildContextError` when the folder is missing or a file in it cannot be read."""
     data = dockerfile.encode("utf-8")
     check_context_folder(folder)
     buffer = io.BytesIO() if folder is None else tempfile.TemporaryFile()
     try:
-        _write_context(buffer, data, folder)
+        _write_context(buffer, data, folder, fingerprints)
     except BaseException:
         buffer.close()
         raise
@@ -326,7 +331,7 @@ def make_context(dockerfile: str, folder: str | None = None) -> tuple[typing.Bin
     return buffer, DOCKERFILE_NAME
 
 
-def _write_context(buffer: typing.BinaryIO, data: bytes, folder: str | None) -> None:
+def _write_context(buffer: typing.BinaryIO, data: bytes, folder: str | None, fingerprints=None) -> None:
     """Writes the tar of ``folder``'s context, with ``data`` as its Dockerfile, into ``buffer``."""
     on_disk = _folder_dockerfile(folder)
     replace_dockerfile = on_disk is None or not _same_text(data.decode("utf-8"), on_disk)
@@ -345,7 +350,11 @@ def _write_context(buffer: typing.BinaryIO, data: bytes, folder: str | None) -> 
                     continue
                 if info.isreg():
                     with open(full_path, "rb") as handle:
+                        if fingerprints is not None:
+                            handle = HashingReader(handle, fingerprints.reporter(path))
                         archive.addfile(info, handle)
+                        if fingerprints is not None:
+                            handle.done()
                 else:
                     archive.addfile(info)
             except OSError as error:

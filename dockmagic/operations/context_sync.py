@@ -19,7 +19,7 @@ import os
 import posixpath
 import stat
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..errors import BuildContextError
 from ..parsing.fsutil_packets import GO_DIR, FileStat, go_file_mode
@@ -44,23 +44,26 @@ class SyncedFolder:
 
     def files(self, excludes: list[str] = (), includes: list[str] = (), follow: list[str] = ()) -> list[SyncedFile]:
         """What the engine asked for, in the order Go's ``filepath.Walk`` gives (each folder's names
-        sorted, a folder before what it holds). A folder left out by the patterns is still announced when
-        something inside it is kept, so that the engine can create it."""
+        sorted, a folder before what it holds). As fsutil reads them, ``follow`` paths (and the targets of
+        those that are links) are include patterns: a path is kept when a pattern matches it or a folder
+        above it. A folder left out by the patterns is still announced when something inside it is kept,
+        so that the engine can create it."""
         exclude_rules = IgnoreRules(list(excludes)) if excludes else None
-        include_rules = IgnoreRules(list(includes)) if includes else None
-        follow = {posixpath.normpath(path).lstrip("/") for path in follow}
-        follow_parents = {"/".join(path.split("/")[:k]) for path in follow for k in range(1, path.count("/") + 1)}
+        includes = [*includes, *self._with_link_targets(follow)]
+        include_rules = IgnoreRules(includes) if includes else None
+        # Where a pattern without wildcards can match: only under its own folders.
+        plain = [p.rstrip("/") for p in includes if not any(c in p for c in "*?[\\")]
+        wild = len(plain) < len(includes)
         found: list[SyncedFile] = []
         seen_inodes: dict[tuple[int, int], str] = {}
 
         def wanted(path: str, is_folder: bool, parent_included: bool) -> tuple[bool, bool]:
             """(announce it, look inside it)."""
-            if follow:
-                return path in follow, is_folder and (path in follow or path in follow_parents)
             if include_rules is None or parent_included:
                 return True, is_folder
             included = include_rules.excluded(path)[0]  # "excluded" is "matched" for an include list
-            return included, is_folder
+            look_inside = is_folder and (included or wild or any(p.startswith(path + "/") for p in plain))
+            return included, look_inside
 
         # Folders entered without being announced, each with whether it has been since (a kept file inside).
         unannounced: list[list] = []
@@ -95,6 +98,19 @@ class SyncedFolder:
 
         walk("", None, False)
         return found
+
+    def _with_link_targets(self, follow) -> list[str]:
+        """The follow paths, and the target (inside the folder) of each that is a symbolic link."""
+        paths = []
+        for path in follow:
+            path = posixpath.normpath(path).lstrip("/")
+            paths.append(path)
+            full_path = os.path.join(self.folder, path) if self.folder else None
+            if full_path and os.path.islink(full_path):
+                target = posixpath.normpath(posixpath.join(posixpath.dirname(path), os.readlink(full_path)))
+                if not target.startswith(("/", "../")) and target != "..":
+                    paths.append(target)
+        return paths
 
     def _names(self, relative: str) -> list[str]:
         names = set()
@@ -159,9 +175,11 @@ def session_folders(dockerfile: str, folder: str | None) -> dict[str, SyncedFold
 
 @dataclass(frozen=True)
 class SessionContext:
-    """A build's context as a session serves it: the cell's Dockerfile and the folder (None: none)."""
+    """A build's context as a session serves it: the cell's Dockerfile and the folder (None: none), and
+    the fingerprints that get the SHA-256 of each file of the folder the engine asks for."""
     dockerfile: str
     folder: str | None
+    fingerprints: object = field(default=None, compare=False)
 
     @property
     def folders(self) -> dict[str, SyncedFolder]:
@@ -176,4 +194,4 @@ class SessionContext:
 
     def archive(self):
         """The same context as a tar, for an engine that opens no session."""
-        return make_context(self.dockerfile, self.folder)[0]
+        return make_context(self.dockerfile, self.folder, self.fingerprints)[0]

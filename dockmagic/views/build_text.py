@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from ..models.build import CACHED, CANCELLED, DONE, FAILED, BuildProgress
+from ..models.build import CACHED, CANCELLED, DONE, FAILED, BuildProgress, row_key
 from ..parsing.build_stream import (
     BuildEvent,
     BuildSucceeded,
@@ -98,11 +98,21 @@ class CliBuildPrinter:
             self._plain.finish()
             for tag in progress.tags if progress.state == DONE else ():
                 self._line(f"Successfully tagged {tag}")
-            return
-        if progress.state == DONE:
-            self._print_tags()
-        if self._line_open:
-            self._line("")
+        else:
+            if progress.state == DONE:
+                self._print_tags()
+            if self._line_open:
+                self._line("")
+        self._print_cache_misses(progress)
+
+    def _print_cache_misses(self, progress: BuildProgress) -> None:
+        """What no terminal says: why each step that ran did not come from the cache."""
+        rows = [(row.label, progress.cache_misses.get(row_key(row))) for row in progress.steps]
+        rows = [(label, why) for label, why in rows if why]
+        if rows:
+            self._line("Why steps ran instead of coming from the cache:")
+            for label, why in rows:
+                self._line(f"  {label}: {why}")
 
 
 def header_text(progress: BuildProgress) -> str:
@@ -182,7 +192,11 @@ def build_summary_text(progress: BuildProgress | None) -> str:
     if progress is None:
         return "<build>"
     out = [f"Build {header_text(progress)}", f"  engine: {progress.engine} · builder: {progress.builder}"]
-    out.extend(_step_line(step) for step in progress.steps)
+    misses = progress.cache_misses
+    for step in progress.steps:
+        out.append(_step_line(step))
+        if misses.get(row_key(step)):
+            out.append(f"  {'':<9} ran: {misses[row_key(step)]}")
     out.extend(_pending_line(*pending) for pending in pending_steps(progress))
     if progress.state == FAILED:
         out.append(failure_text(progress))
@@ -213,10 +227,12 @@ def build_html(progress: BuildProgress | None) -> str:
             more = f" (last {len(shown)} of {step.line_count} lines)" if step.line_count > len(shown) else ""
             log = (f'<details{opened}><summary>log{more}</summary>'
                    f'<pre style="max-height:20em;overflow:auto;margin:0">{text}</pre></details>')
+        miss = progress.cache_misses.get(row_key(step))
+        why = f'<div style="color:#92400e;font-size:90%">ran: {escape(miss)}</div>' if miss else ""
         rows.append(
             "<tr>"
             f'<td style="white-space:nowrap">{escape(step.label)}</td>'
-            f'<td><code>{escape(step.instruction)}</code>{log}</td>'
+            f'<td><code>{escape(step.instruction)}</code>{why}{log}</td>'
             f'<td style="color:{step_colour};font-weight:600">{escape(step.state)}</td>'
             f'<td style="text-align:right">{step.seconds:.1f} s</td>'
             f'<td><code>{escape(step.layer_id or "")}</code></td>'

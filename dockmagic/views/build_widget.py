@@ -14,7 +14,7 @@ import time
 import anywidget
 import traitlets
 
-from ..models.build import FAILED, BuildProgress
+from ..models.build import FAILED, BuildProgress, row_key
 from .build_text import build_html, build_summary_text, failure_text, pending_steps
 from .display import widget_bundle
 from .throttle import Throttle
@@ -187,7 +187,8 @@ def header_state(progress: BuildProgress) -> dict:
 
 def steps_state(progress: BuildProgress) -> list[dict]:
     """The rows: the steps the engine started, then (while building) the ones still to come."""
-    rows = [step_state(step, progress.started_at) for step in progress.steps]
+    misses = progress.cache_misses
+    rows = [step_state(step, progress.started_at, misses.get(row_key(step), "")) for step in progress.steps]
     rows.extend({"number": number, "label": f"Step {number}/{total}", "total": total, "instruction": text,
                  "state": "pending", "started_after": None, "seconds": None, "layer_id": "",
                  "line_count": 0, "log_path": ""}
@@ -195,8 +196,10 @@ def steps_state(progress: BuildProgress) -> list[dict]:
     return rows
 
 
-def step_state(step, build_started_at: float) -> dict:
+def step_state(step, build_started_at: float, cache_miss: str = "") -> dict:
     return {
+        # Why it ran instead of coming from the cache (see dockmagic.operations.cache_miss).
+        "cache_miss": cache_miss,
         "number": step.number,
         "label": step.label,
         "total": step.total,

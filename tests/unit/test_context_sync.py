@@ -118,3 +118,12 @@ def test_a_cell_edited_to_the_same_length_is_a_changed_file(folder):
     again, _ = dockerfile_entry("FROM busybox\nRUN echo aaa\n", str(folder))
     assert first.size == second.size and first.mod_time_ns != second.mod_time_ns
     assert first == again
+
+
+def test_a_followed_folder_brings_what_it_holds_and_a_followed_link_its_target(folder):
+    synced = SyncedFolder(str(folder))
+    # BuildKit asks for COPY src/ as followpaths=["src"]: fsutil reads follow paths as include patterns.
+    assert paths(synced.files(follow=["logs"])) == ["logs", "logs/keep.log", "logs/x.log"]
+    os.symlink("a", folder / "to-a")
+    assert paths(synced.files(follow=["to-a"])) == ["a", "a/b.txt", "to-a"]
+    assert paths(synced.files(follow=[".dockerignore"])) == [".dockerignore"]

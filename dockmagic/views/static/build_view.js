@@ -375,7 +375,8 @@ class StepRow {
     }
   }
 
-  /** The line under the row: why a stage was skipped, a clipped log, the bytes sent or exported. */
+  /** The line under the row: why a stage was skipped, why a step missed the cache, a clipped log, the
+   * bytes sent or exported. */
   updateNote(step, h) {
     const parts = [];
     if (step.state === "skipped") {
@@ -383,6 +384,7 @@ class StepRow {
         : h.target ? `not needed for --target ${h.target}` : "not needed for the image built";
       parts.push(el("span", "dm-why", `skipped (${why})`));
     }
+    if (step.cache_miss) parts.push(el("span", "dm-cache-miss", `ran: ${step.cache_miss}`));
     if (step.clipped) {
       const badge = el("span", "dm-clipped", `log clipped by the engine at ${step.clipped}`);
       badge.title = clippedText(step.clipped);
