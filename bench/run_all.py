@@ -17,7 +17,7 @@ BENCH = pathlib.Path(__file__).resolve().parent
 DOCS = BENCH.parent / "docs" / "benchmarks.md"
 BENCHMARKS = [("bench_build.py", "build.md"), ("bench_buildkit.py", "buildkit.md"), ("bench_run.py", "run.md"),
               ("bench_diff.py", "diff.md"), ("bench_registry.py", "registry.md"),
-              ("bench_image_diff.py", "image_diff.md")]
+              ("bench_image_diff.py", "image_diff.md"), ("bench_cache_explain.py", "cache_explain.md")]
 
 
 def main() -> int:

@@ -107,3 +107,24 @@ def test_a_changed_base_image_is_named_with_both_ids(built, project, builder, un
             f"the base image changed: {base} was {old_id[:19]}…, now {new_id[:19]}…"
     finally:
         docker_cli("rmi", "-f", base, f"{base}-built", check=False)
+
+
+@pytest.mark.parametrize("builder", BUILDERS)
+def test_each_step_shows_the_size_its_layer_adds_as_docker_history_does(built, project, builder, unique_name):
+    from dockmagic.views.units import human_size
+
+    tag = f"{unique_name('dmlayer')}:1"
+    result = built(f"FROM busybox\nRUN head -c 250000 /dev/urandom > /blob\nCOPY requirements.txt /r.txt\n"
+                   f"ENV MARK={tag}\n", project, tags=[tag], builder=builder, no_cache=True)
+    try:
+        assert result.ok, result.error
+        cli = docker_cli("history", "--format", "{{.Size}}", tag).stdout.split()
+        sizes = {step.instruction.split()[0]: step.layer_size for step in result.steps}
+        assert sizes["FROM"] is None and 250_000 <= sizes["RUN"] < 260_000
+        # docker history lists the newest first: ENV (legacy) or COPY (BuildKit: no entry of its own for ENV
+        # in the count of layers here), then COPY, RUN.
+        assert human_size(sizes["RUN"]) in cli and human_size(sizes["COPY"]) in cli
+        view = result.progress.layer_sizes
+        assert sorted(view.values()) == sorted(s for s in sizes.values() if s is not None)
+    finally:
+        docker_cli("rmi", tag, check=False)

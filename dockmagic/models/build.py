@@ -209,8 +209,10 @@ class ObservedBuild:
     them), and the build's elapsed time on its clock. Needs ``clock``, ``started_at``, ``finished_at``,
     ``version`` and ``_listeners``."""
 
-    # Why each row that ran missed the cache, by the row's key (set once the build has ended).
+    # Why each row that ran missed the cache, and each row's layer size in the image built, by the row's key
+    # (set once the build has ended).
     cache_misses: dict[str, str] = {}
+    layer_sizes: dict[str, int] = {}
 
     @property
     def seconds(self) -> float:

@@ -65,6 +65,8 @@ class StepResult:
     internal: bool = False
     # Why it ran instead of coming from the cache, in one sentence (None: cached, or not a layer step).
     cache_miss: str | None = None
+    # The bytes its layer adds to the image built (None: a step of another stage, or no layer).
+    layer_size: int | None = None
 
     @property
     def cached(self) -> bool:
@@ -246,7 +248,7 @@ def build(
             )
     check_context_folder(context)
     summary = summarize_context(context) if context is not None else None
-    fingerprints = ContextFingerprints(summary.stats) if summary is not None and explain_cache else None
+
     context_warnings = [w for w in (_context_size_warning(summary, context, context_warning_bytes),
                                      _context_links_warning(summary),
                                      folder_dockerfile_warning(dockerfile, context)) if w]
@@ -254,6 +256,11 @@ def build(
         notices.notify("\n".join(context_warnings), notify)
     engine = engine or connect()
     chosen = choose_builder(builder, engine, builder_setting)
+    records = RecordStore(engine.address, records_dir) if explain_cache else None
+    record_names = record_keys(tags, cache_key, context)
+    previous = records.find(record_names) if records is not None else None
+    fingerprints = ContextFingerprints(summary.stats, previous.files if previous else None) \
+        if summary is not None and records is not None else None
     if chosen == BUILDKIT:
         refuse_what_buildkit_cannot(dockerfile, instructions, engine)
     elif not engine.is_podman:
@@ -319,10 +326,11 @@ def build(
             progress.tags = list(tags)
         progress.touch()
     result = BuildResult.from_progress(progress)
-    if explain_cache and progress.state in (DONE, FAILED):
+    if progress.state == DONE and progress.image_id:
+        _measure_layers(engine, progress, result)
+    if records is not None and progress.state in (DONE, FAILED):
         explain_build(engine, result, dockerfile, build_args=build_args, target=target, no_cache=no_cache,
-                      store=RecordStore(engine.address, records_dir), keys=record_keys(tags, cache_key, context),
-                      fingerprints=fingerprints)
+                      store=records, keys=record_names, previous=previous, fingerprints=fingerprints)
         rows = [row for row in progress.steps if not getattr(row, "internal", False)]
         progress.cache_misses = {row_key(row): step.cache_miss for row, step in zip(rows, result.steps, strict=False)
                                  if step.cache_miss}
@@ -330,6 +338,40 @@ def build(
     if check and not result.ok:
         raise DockerBuildError(failure_message(result), result)
     return result
+
+
+_LAYER_KEYWORDS = ("RUN", "COPY", "ADD", "WORKDIR")
+
+
+def _measure_layers(engine: Engine, progress, result: BuildResult) -> None:
+    """Each step's layer size in the image built, from its history (one request): the legacy builder's
+    steps by their layer ids; BuildKit's steps of the final stage that make a layer, in order, against the
+    newest entries the build wrote (their history marks them ``# buildkit``)."""
+    try:
+        history = list(reversed(engine.image_history(progress.image_id)))  # oldest first
+    except DockmagicError:
+        return
+    rows = [row for row in progress.steps if not getattr(row, "internal", False)]
+    if progress.builder == LEGACY:
+        by_id = {entry.get("Id", "").removeprefix("sha256:"): entry.get("Size") for entry in history}
+        for step in result.steps:
+            if step.instruction.upper().startswith("FROM"):
+                continue  # its "layer" is the base image's last
+            layer = (step.layer_id or "").removeprefix("sha256:")
+            size = next((size for full, size in by_id.items() if layer and full.startswith(layer)), None)
+            step.layer_size = size
+    else:
+        final = rows[-1].stage if rows else None
+        pairs = [(row, step) for row, step in zip(rows, result.steps, strict=False)
+                 if row.stage == final and step.instruction.split(None, 1)[0].upper() in _LAYER_KEYWORDS
+                 and step.state in ("done", "cached")]
+        written = [entry for entry in history if str(entry.get("CreatedBy", "")).endswith("# buildkit")
+                   and str(entry.get("CreatedBy", "")).split(None, 1)[0] in _LAYER_KEYWORDS]
+        if len(written) >= len(pairs):
+            for (_, step), entry in zip(pairs, written[len(written) - len(pairs):], strict=True):
+                step.layer_size = entry.get("Size")
+    progress.layer_sizes = {row_key(row): step.layer_size for row, step in zip(rows, result.steps, strict=False)
+                            if step.layer_size is not None}
 
 
 def refuse_what_legacy_cannot(dockerfile: str, instructions) -> None:

@@ -104,28 +104,27 @@ class RecordStore:
 
 
 class ContextFingerprints:
-    """The fingerprints of a context's files, filled as they are read to be sent (``hashing(path)`` wraps
-    the reads) and completed from the previous record for files not read this time."""
+    """The fingerprints of a context's files. A file whose size and time are those of the earlier build's
+    fingerprint keeps its digest (the engine holds those bytes: BuildKit does not even ask for it again);
+    the others get theirs as they are read to be sent (``reporter(path)`` is for a :class:`HashingReader`,
+    None when the digest is known already)."""
 
-    def __init__(self, stats: dict[str, tuple[int, int]]):
-        self.files: dict[str, Fingerprint] = {path: [size, mtime, ""] for path, (size, mtime) in stats.items()}
+    def __init__(self, stats: dict[str, tuple[int, int]], previous: dict[str, Fingerprint] | None = None):
+        self.files: dict[str, Fingerprint] = {}
+        for path, (size, mtime) in stats.items():
+            old = (previous or {}).get(path)
+            known = old[2] if old and old[0] == size and old[1] == mtime else ""
+            self.files[path] = [size, mtime, known]
 
     def digest_of(self, path: str, digest: str) -> None:
         if path in self.files:
             self.files[path][2] = digest
 
     def reporter(self, path: str):
-        """What a :class:`HashingReader` of ``path`` calls with its digest."""
+        """What a :class:`HashingReader` of ``path`` calls with its digest; None: the digest is known."""
+        if path in self.files and self.files[path][2]:
+            return None
         return lambda digest: self.digest_of(path, digest)
-
-    def complete_from(self, previous: dict[str, Fingerprint] | None) -> dict[str, Fingerprint]:
-        """The fingerprints, a file not read this time taking its earlier digest when its size and time
-        are unchanged (the engine did not ask for it again: it holds those bytes)."""
-        for path, mine in self.files.items():
-            old = (previous or {}).get(path)
-            if not mine[2] and old and old[0] == mine[0] and old[1] == mine[1]:
-                mine[2] = old[2]
-        return self.files
 
 
 class HashingReader:

@@ -266,20 +266,19 @@ def _base_sentence(item: PlacedInstruction, current: BuildRecord, previous: Buil
 
 
 def explain_build(engine, result, dockerfile: str, *, build_args: dict | None, target: str | None,
-                  no_cache: bool, store, keys: list[str], fingerprints=None) -> None:
+                  no_cache: bool, store, keys: list[str], previous: BuildRecord | None, fingerprints=None) -> None:
     """Sets ``cache_miss`` on each of ``result.steps`` and files this build's record (a build that
     failed keeps the earlier record, which its cached steps still match)."""
     from ..errors import DockmagicError
     from ..parsing.dockerfile import base_images
 
-    previous = store.find(keys)
     bases = {}
     for image in base_images(dockerfile, target):
         try:
             bases[image] = engine.inspect_image(image).get("Id", "")
         except DockmagicError:
             pass
-    files = fingerprints.complete_from(previous.files if previous else None) if fingerprints else None
+    files = fingerprints.files if fingerprints is not None else None
     places = step_places(dockerfile, result.steps) or []
     layers = {f"{p.stage}:{p.position}": s.layer_id for p, s in zip(places, result.steps, strict=False)
               if s.layer_id}

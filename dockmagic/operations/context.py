@@ -350,10 +350,11 @@ def _write_context(buffer: typing.BinaryIO, data: bytes, folder: str | None, fin
                     continue
                 if info.isreg():
                     with open(full_path, "rb") as handle:
-                        if fingerprints is not None:
-                            handle = HashingReader(handle, fingerprints.reporter(path))
+                        report = fingerprints.reporter(path) if fingerprints is not None else None
+                        if report is not None:
+                            handle = HashingReader(handle, report)
                         archive.addfile(info, handle)
-                        if fingerprints is not None:
+                        if report is not None:
                             handle.done()
                 else:
                     archive.addfile(info)

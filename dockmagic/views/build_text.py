@@ -228,6 +228,8 @@ def build_html(progress: BuildProgress | None) -> str:
             log = (f'<details{opened}><summary>log{more}</summary>'
                    f'<pre style="max-height:20em;overflow:auto;margin:0">{text}</pre></details>')
         miss = progress.cache_misses.get(row_key(step))
+        layer_size = progress.layer_sizes.get(row_key(step))
+        size = f" {escape(human_size(layer_size))}" if layer_size is not None else ""
         why = f'<div style="color:#92400e;font-size:90%">ran: {escape(miss)}</div>' if miss else ""
         rows.append(
             "<tr>"
@@ -235,7 +237,7 @@ def build_html(progress: BuildProgress | None) -> str:
             f'<td><code>{escape(step.instruction)}</code>{why}{log}</td>'
             f'<td style="color:{step_colour};font-weight:600">{escape(step.state)}</td>'
             f'<td style="text-align:right">{step.seconds:.1f} s</td>'
-            f'<td><code>{escape(step.layer_id or "")}</code></td>'
+            f'<td><code>{escape(step.layer_id or "")}</code>{size}</td>'
             + (f"<td>{_timeline_bar(step, progress)}</td>" if timeline else "")
             + "</tr>"
         )

@@ -187,8 +187,9 @@ def header_state(progress: BuildProgress) -> dict:
 
 def steps_state(progress: BuildProgress) -> list[dict]:
     """The rows: the steps the engine started, then (while building) the ones still to come."""
-    misses = progress.cache_misses
-    rows = [step_state(step, progress.started_at, misses.get(row_key(step), "")) for step in progress.steps]
+    misses, sizes = progress.cache_misses, progress.layer_sizes
+    rows = [step_state(step, progress.started_at, misses.get(row_key(step), ""), sizes.get(row_key(step)))
+            for step in progress.steps]
     rows.extend({"number": number, "label": f"Step {number}/{total}", "total": total, "instruction": text,
                  "state": "pending", "started_after": None, "seconds": None, "layer_id": "",
                  "line_count": 0, "log_path": ""}
@@ -196,10 +197,12 @@ def steps_state(progress: BuildProgress) -> list[dict]:
     return rows
 
 
-def step_state(step, build_started_at: float, cache_miss: str = "") -> dict:
+def step_state(step, build_started_at: float, cache_miss: str = "", layer_size: int | None = None) -> dict:
     return {
         # Why it ran instead of coming from the cache (see dockmagic.operations.cache_miss).
         "cache_miss": cache_miss,
+        # The bytes its layer adds to the image built ("": not known, or not in the image).
+        "layer_size": human_size(layer_size) if layer_size is not None else "",
         "number": step.number,
         "label": step.label,
         "total": step.total,

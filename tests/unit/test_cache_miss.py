@@ -84,10 +84,11 @@ def test_records_are_kept_per_engine_under_tag_and_cell_newest_first(tmp_path):
     assert record_keys([], None, "/srv/ctx") == ["context:/srv/ctx"]
 
 
-def test_a_file_not_read_again_keeps_its_earlier_digest():
-    prints = ContextFingerprints({"a": (1, 5), "b": (2, 6)})
-    prints.digest_of("b", "new")
-    assert prints.complete_from({"a": [1, 5, "old"], "b": [3, 1, "x"]}) == {"a": [1, 5, "old"], "b": [2, 6, "new"]}
+def test_an_unchanged_file_keeps_its_earlier_digest_and_is_not_hashed_again():
+    prints = ContextFingerprints({"a": (1, 5), "b": (2, 6)}, {"a": [1, 5, "old"], "b": [3, 1, "x"]})
+    assert prints.reporter("a") is None  # size and time unchanged: the earlier digest stands
+    prints.reporter("b")("new")
+    assert prints.files == {"a": [1, 5, "old"], "b": [2, 6, "new"]}
 
 
 def test_an_earlier_step_served_by_an_older_layer_is_named_for_the_step_that_ran():

@@ -360,7 +360,8 @@ class StepRow {
     if (step.internal) this.number.textContent = "internal";
     this.state.className = "dm-step-state dm-" + step.state;
     this.tick(clock);
-    this.layer.textContent = step.layer_id || "";
+    this.layer.textContent = [step.layer_id, step.layer_size].filter(Boolean).join(" · ");
+    this.layer.title = step.layer_size ? `this step's layer adds ${step.layer_size} to the image` : "";
     this.line.setAttribute("aria-expanded", isOpen ? "true" : "false");
     log.logPath = step.log_path;
     log.running = step.state === "running";
