@@ -15,6 +15,7 @@ From plain Python: ``dockmagic.build(dockerfile_text, tags=["hello"])``.
 from .engine import connect
 from .errors import (
     BuildCancelled,
+    BuildConnectionLost,
     BuildContextError,
     ContainerError,
     DockerBuildError,
@@ -50,6 +51,7 @@ __version__ = _version()
 
 __all__ = [
     "BuildCancelled",
+    "BuildConnectionLost",
     "BuildContextError",
     "BuildResult",
     "ContainerError",

@@ -46,6 +46,11 @@ class DockerBuildError(DockmagicError):
         self.result = result
 
 
+class BuildConnectionLost(DockerBuildError, EngineConnectionLost):
+    """A build failed because the engine stopped answering in the middle of it: both a failed build
+    (``.result``) and a lost engine, so that either ``except`` catches it."""
+
+
 class BuildCancelled(Interrupted):
     """A build was interrupted; the stream was closed and its intermediate containers removed."""
 

@@ -271,7 +271,8 @@ def test_engine_killed_during_a_legacy_build(ipython_shell, unique_name, killabl
         when=lambda: token_containers(token))
     assert isinstance(error, DockerBuildError)
     assert "the container engine stopped answering during the build" in str(error)
-    assert f"DockerBuildError: Step 2/2 (RUN echo {token}" in shown
+    assert isinstance(error, EngineConnectionLost) and isinstance(error, DockerBuildError)
+    assert f"BuildConnectionLost: Step 2/2 (RUN echo {token}" in shown
     assert_one_line(shown)
     assert seconds < HANG_BOUND_SECONDS
     # The restarted daemon keeps the build's stopped container; the next magic removes it and says so.
@@ -299,7 +300,8 @@ def test_engine_killed_during_a_buildkit_build(ipython_shell, unique_name, killa
         when=lambda: token_processes(token))
     assert isinstance(error, DockerBuildError)
     assert "the container engine stopped answering during the build" in str(error)
-    assert "DockerBuildError: " in shown and "Nothing was tagged" in shown
+    assert isinstance(error, EngineConnectionLost) and isinstance(error, DockerBuildError)
+    assert "BuildConnectionLost: " in shown and "Nothing was tagged" in shown
     assert_one_line(shown)
     assert seconds < HANG_BOUND_SECONDS
     # The step's process must not outlive the engine. (A runc container whose runc died keeps running: one

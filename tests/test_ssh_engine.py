@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import dockmagic
-from dockmagic import DockerBuildError, EngineUnavailable
+from dockmagic import DockerBuildError, EngineConnectionLost, EngineUnavailable
 from dockmagic.engine import SSH_IDLE_SESSIONS, _connected, connect
 from dockmagic.operations.upload import CountingReader
 
@@ -185,7 +185,8 @@ def test_sshd_stopped_mid_build_is_reported_and_leaves_nothing_once_back(ssh_env
     finally:
         setup_sshd()  # the sshd back, whatever happened
     error = outcome.get("error")
-    assert isinstance(error, DockerBuildError), outcome
+    # Both a failed build (its .result) and a lost engine, as the issue asks: EngineConnectionLost.
+    assert isinstance(error, DockerBuildError) and isinstance(error, EngineConnectionLost), outcome
     assert "the container engine stopped answering during the build" in str(error)
     # Once the engine answers again (the next connect), nothing of that build is left on it: the build's
     # container, still there while the sshd was down, is removed by that very connect.

@@ -213,6 +213,8 @@ class ObservedBuild:
     # (set once the build has ended).
     cache_misses: dict[str, str] = {}
     layer_sizes: dict[str, int] = {}
+    # True when the build failed because the engine stopped answering.
+    connection_lost = False
 
     @property
     def seconds(self) -> float:

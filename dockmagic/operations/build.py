@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from .. import notices
 from ..engine import Engine, connect
-from ..errors import DockerBuildError, DockerfileError, DockmagicError, InvalidInput
+from ..errors import BuildConnectionLost, DockerBuildError, DockerfileError, DockmagicError, InvalidInput
 from ..models.build import DONE, FAILED, BuildProgress, StepProgress, row_key
 from ..models.build_buildkit import BuildKitProgress
 from ..parsing.build_stream import BuildEvent
@@ -214,7 +214,8 @@ def build(
     ``context`` is a folder sent with it (its .dockerignore honoured); without it, only the Dockerfile is
     sent. ``watch`` is called once with the live :class:`BuildProgress` before the stream starts (views
     subscribe there); ``on_event`` receives each parsed event. A failed build raises
-    :class:`DockerBuildError` (its ``.result`` holds the steps and logs) unless ``check=False``; an
+    :class:`DockerBuildError` (its ``.result`` holds the steps and logs; :class:`BuildConnectionLost`, also
+    an ``EngineConnectionLost``, when the engine stopped answering) unless ``check=False``; an
     interrupt raises :class:`BuildCancelled` after the stream is closed and leftovers are removed.
     ``record`` names a JSON-lines file that receives the engine's raw stream. A context larger than
     ``context_warning_bytes`` is still sent, after a warning written to ``notify`` (default sys.stderr)
@@ -336,7 +337,8 @@ def build(
                                  if step.cache_miss}
         progress.touch()
     if check and not result.ok:
-        raise DockerBuildError(failure_message(result), result)
+        failure = BuildConnectionLost if progress.connection_lost else DockerBuildError
+        raise failure(failure_message(result), result)
     return result
 
 

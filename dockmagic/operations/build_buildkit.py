@@ -183,7 +183,8 @@ def run_buildkit_build(engine: Engine, context, params: dict, progress: BuildKit
     except EngineRefused as error:
         progress.fail(error.explanation)
     except (OSError, docker.errors.DockerException) as error:
-        progress.fail(connection_failure(error, is_connection_lost(error)))
+        progress.connection_lost = is_connection_lost(error)
+        progress.fail(connection_failure(error, progress.connection_lost))
     finally:
         if response is not None:
             response.close()

@@ -56,6 +56,7 @@ def run_legacy_build(engine: Engine, archive, params: dict, progress: BuildProgr
     except (OSError, docker.errors.DockerException) as error:
         lost = is_connection_lost(error)
         progress.fail(connection_failure(error, lost))
+        progress.connection_lost = lost
     finally:
         if response is not None:
             response.close()

@@ -6,9 +6,10 @@ as the file is read to be sent; a file the engine did not ask for again keeps th
 filed under the keys that make two builds "the same": each tag (``tag:name``), the notebook cell
 (``cell:id``), else the context folder (``context:/path``).
 
-Where: one JSON file per engine in ``$XDG_CACHE_HOME/dockmagic/build-records`` (``~/.cache/...``),
-``DockMagic.build_records_dir`` to move it. Bounded: the newest MAX_RECORDS records per engine, and the
-fingerprints of at most MAX_FILES files a record (a larger context is compared by its steps only).
+Where: a folder per engine in ``$XDG_CACHE_HOME/dockmagic/build-records`` (``~/.cache/...``), a JSON file
+per key in it (a build reads only the one it is compared with); ``DockMagic.build_records_dir`` moves it.
+Bounded: the newest MAX_RECORDS files per engine, and the fingerprints of at most MAX_FILES files a record (a
+larger context is compared by its steps only).
 """
 
 from __future__ import annotations
@@ -56,49 +57,46 @@ def default_records_dir() -> str:
 
 
 class RecordStore:
-    """The records of one engine (by its address), in ``folder``."""
+    """The records of one engine (by its address): a folder, a JSON file per key, so that a build reads only
+    the record it is compared with."""
 
     def __init__(self, engine_address: str, folder: str | None = None):
-        self.folder = folder or default_records_dir()
-        name = hashlib.sha256(engine_address.encode("utf-8")).hexdigest()[:16]
-        self.path = os.path.join(self.folder, f"{name}.json")
+        root = folder or default_records_dir()
+        self.folder = os.path.join(root, hashlib.sha256(engine_address.encode("utf-8")).hexdigest()[:16])
 
-    def _load(self) -> list[dict]:
-        try:
-            with open(self.path, encoding="utf-8") as handle:
-                records = json.load(handle)
-            return records if isinstance(records, list) else []
-        except (OSError, ValueError):
-            return []  # none yet, or unreadable: builds are explained as first builds
+    def _path(self, key: str) -> str:
+        return os.path.join(self.folder, hashlib.sha256(key.encode("utf-8")).hexdigest()[:24] + ".json")
 
     def find(self, keys: list[str]) -> BuildRecord | None:
         """The newest record filed under the first of ``keys`` that has one."""
-        records = self._load()
         for key in keys:
-            for record in reversed(records):
-                if key in record.get("keys", ()):
-                    try:
-                        return BuildRecord(**record)
-                    except TypeError:
-                        return None  # written by another version
+            try:
+                with open(self._path(key), encoding="utf-8") as handle:
+                    return BuildRecord(**json.load(handle))
+            except FileNotFoundError:
+                continue
+            except (OSError, ValueError, TypeError):
+                return None  # unreadable, or written by another version: explained as a first build
         return None
 
     def save(self, record: BuildRecord) -> None:
-        """Keep ``record`` as the newest under its keys; the oldest beyond MAX_RECORDS go."""
+        """Keep ``record`` under each of its keys (replacing what they held); the oldest beyond MAX_RECORDS
+        files go."""
         record.when = record.when or time.time()
         if record.files is not None and len(record.files) > MAX_FILES:
             record.files = None
-        records = self._load()
-        for kept in records:  # a key names the newest build only
-            kept["keys"] = [k for k in kept.get("keys", []) if k not in record.keys]
-        records = [r for r in records if r.get("keys")] + [asdict(record)]
-        records = records[-MAX_RECORDS:]
         try:
             os.makedirs(self.folder, mode=0o700, exist_ok=True)
-            descriptor, temporary = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
-            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-                json.dump(records, handle)
-            os.replace(temporary, self.path)
+            text = json.dumps(asdict(record))
+            for key in record.keys:
+                descriptor, temporary = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
+                with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                    handle.write(text)
+                os.replace(temporary, self._path(key))
+            kept = sorted((entry for entry in os.scandir(self.folder) if entry.name.endswith(".json")),
+                          key=lambda entry: entry.stat().st_mtime, reverse=True)
+            for entry in kept[MAX_RECORDS:]:
+                os.unlink(entry.path)
         except OSError:
             pass  # a read-only home: the next build is explained as a first build
 
