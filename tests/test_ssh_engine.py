@@ -220,7 +220,7 @@ def test_a_large_context_upload_over_ssh_is_counted(ssh_environment, unique_name
         assert f"{len(big)}\n" in lines  # the engine got every byte
         assert reports[-1].done and reports[-1].sent == reports[-1].total == len(archive.getvalue())
         assert [report.done for report in reports].count(True) == 1
-        assert str(reports[-1]).startswith("sent 20.") and "MB/s)" in str(reports[-1])
+        assert str(reports[-1]).startswith("sent 20MB in ") and "MB/s)" in str(reports[-1])
     finally:
         local_cli("rmi", "-f", tag)
 

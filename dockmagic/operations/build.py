@@ -327,19 +327,32 @@ def build(
             progress.tags = list(tags)
         progress.touch()
     result = BuildResult.from_progress(progress)
-    if progress.state == DONE and progress.image_id:
-        _measure_layers(engine, progress, result)
-    if records is not None and progress.state in (DONE, FAILED):
-        explain_build(engine, result, dockerfile, build_args=build_args, target=target, no_cache=no_cache,
-                      store=records, keys=record_names, previous=previous, fingerprints=fingerprints)
-        rows = [row for row in progress.steps if not getattr(row, "internal", False)]
-        progress.cache_misses = {row_key(row): step.cache_miss for row, step in zip(rows, result.steps, strict=False)
-                                 if step.cache_miss}
-        progress.touch()
+    if not progress.connection_lost:
+        _measure_and_explain(engine, progress, result, dockerfile, build_args, target, no_cache, records,
+                             record_names, previous, fingerprints)
     if check and not result.ok:
         failure = BuildConnectionLost if progress.connection_lost else DockerBuildError
         raise failure(failure_message(result), result)
     return result
+
+
+def _measure_and_explain(engine, progress, result, dockerfile, build_args, target, no_cache, records, record_names,
+                         previous, fingerprints) -> None:
+    """The extras of a finished build: each step's layer size and why each step that ran missed the cache.
+    They ask the engine again after the build; whatever goes wrong there (the engine gone the moment after,
+    a record that cannot be written) leaves them out and never hides the build's own outcome."""
+    try:
+        if progress.state == DONE and progress.image_id:
+            _measure_layers(engine, progress, result)
+        if records is not None and progress.state in (DONE, FAILED):
+            explain_build(engine, result, dockerfile, build_args=build_args, target=target, no_cache=no_cache,
+                          store=records, keys=record_names, previous=previous, fingerprints=fingerprints)
+            rows = [row for row in progress.steps if not getattr(row, "internal", False)]
+            progress.cache_misses = {row_key(row): step.cache_miss
+                                     for row, step in zip(rows, result.steps, strict=False) if step.cache_miss}
+    except Exception as error:  # noqa: BLE001 (see the docstring)
+        progress.warnings.append(f"The layer sizes and cache explanations were left out: {error}.")
+    progress.touch()
 
 
 _LAYER_KEYWORDS = ("RUN", "COPY", "ADD", "WORKDIR")

@@ -130,7 +130,9 @@ def container_diff(container: str, engine: Engine | None = None, sizes: bool | N
     raw = _changes(engine, found)
     skipped = ""
     if sizes is None:
-        skipped = too_costly_to_measure(raw_changes(raw))
+        # Over ssh each request is an ssh session on the server: never cheap.
+        skipped = "an engine over ssh" if engine.address.startswith("ssh://") else too_costly_to_measure(
+            raw_changes(raw))
         sizes = not skipped
     if sizes:
         measured, method = change_sizes(engine, found["Id"], raw_changes(raw))
