@@ -30,9 +30,13 @@ def test_the_rebuild_says_which_file_made_its_steps_run(lab, page, unique_name, 
     notebook = NotebookPage(page, lab, f"why-{builder}.ipynb")
     notebook.run_all()
     first, rebuild = notebook.output(2).locator(".dockmagic-build"), notebook.output(4).locator(".dockmagic-build")
-    rebuild.locator(".dm-step").filter(has_text="COPY notes.txt").locator(".dm-cache-miss").wait_for(timeout=120000)
-    copy = rebuild.locator(".dm-step").filter(has_text="COPY notes.txt")
-    run = rebuild.locator(".dm-step").filter(has_text="RUN wc -c")
+
+    def row(build, instruction: str):
+        """The step whose instruction starts so (another row's note may name it too)."""
+        return build.locator(".dm-step").filter(has=page.locator(".dm-instruction", has_text=instruction))
+
+    row(rebuild, "COPY notes.txt").locator(".dm-cache-miss").wait_for(timeout=120000)
+    copy, run = row(rebuild, "COPY notes.txt"), row(rebuild, "RUN wc -c")
     size = len(f"second, longer notes {tag}\n")
     old = len(f"first notes {tag}\n")
     assert copy.locator(".dm-cache-miss").text_content() == \
@@ -40,7 +44,7 @@ def test_the_rebuild_says_which_file_made_its_steps_run(lab, page, unique_name, 
     assert run.locator(".dm-cache-miss").text_content().startswith("ran: an earlier step ran (step ")
     assert run.locator(".dm-cache-miss").is_visible()
     # The first build of this cell: nothing to compare with, and it says so.
-    assert first.locator(".dm-step").filter(has_text="RUN wc -c").locator(".dm-cache-miss").text_content() == \
+    assert row(first, "RUN wc -c").locator(".dm-cache-miss").text_content() == \
         "ran: first build: dockmagic knows no earlier build of this cell or tag on this engine"
     screenshot(page, f"cache-miss-{builder}", rebuild)
     if builder == "buildkit":

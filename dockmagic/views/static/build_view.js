@@ -353,7 +353,8 @@ class StepRow {
     this.line.tabIndex = this.pending ? -1 : 0;
     this.line.setAttribute("aria-disabled", this.pending ? "true" : "false");
     this.caret.textContent = this.pending ? "" : isOpen ? "▾" : "▸";
-    this.number.textContent = step.label || `Step ${step.number}/${step.total}`;
+    // BuildKit gives an instruction that only sets the image's config no number: no "Step 0/3".
+    this.number.textContent = step.label || (step.number ? `Step ${step.number}/${step.total}` : "");
     this.instruction.textContent = step.instruction;
     this.instruction.title = step.instruction;
     this.state.textContent = step.state;
