@@ -26,7 +26,7 @@ from .build_choice import BUILDKIT, choose_builder
 from .build_legacy import run_legacy_build
 from .build_logs import KEEP_BUILD_LOGS, default_log_root, keep_while_alive, new_log_folder, prune_build_logs
 from .build_records import ContextFingerprints, RecordStore, record_keys
-from .cache_miss import explain_build
+from .cache_miss import BUILD_WIDE_REASONS, explain_build
 from .context import (
     DOCKERFILE_NAME,
     ContextSummary,
@@ -348,8 +348,13 @@ def _measure_and_explain(engine, progress, result, dockerfile, build_args, targe
             explain_build(engine, result, dockerfile, build_args=build_args, target=target, no_cache=no_cache,
                           store=records, keys=record_names, previous=previous, fingerprints=fingerprints)
             rows = [row for row in progress.steps if not getattr(row, "internal", False)]
-            progress.cache_misses = {row_key(row): step.cache_miss
-                                     for row, step in zip(rows, result.steps, strict=False) if step.cache_miss}
+            shown, said = {}, set()
+            for row, step in zip(rows, result.steps, strict=False):
+                # A sentence true of the whole build (--no-cache, a first build) is said on its first row only.
+                if step.cache_miss and not (step.cache_miss in BUILD_WIDE_REASONS and step.cache_miss in said):
+                    shown[row_key(row)] = step.cache_miss
+                    said.add(step.cache_miss)
+            progress.cache_misses = shown
     except Exception as error:  # noqa: BLE001 (see the docstring)
         progress.warnings.append(f"The layer sizes and cache explanations were left out: {error}.")
     progress.touch()

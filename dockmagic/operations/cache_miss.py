@@ -24,6 +24,7 @@ from .build_records import BuildRecord
 
 NO_CACHE = "--no-cache was given: every step ran"
 FIRST_BUILD = "first build: dockmagic knows no earlier build of this cell or tag on this engine"
+BUILD_WIDE_REASONS = (NO_CACHE, FIRST_BUILD)
 MAX_FILES_NAMED = 5
 _ARG_USE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
