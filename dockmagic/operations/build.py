@@ -325,11 +325,11 @@ def build(
             progress.size = None
         if not progress.tags and tags:
             progress.tags = list(tags)
-        progress.touch()
     result = BuildResult.from_progress(progress)
     if not progress.connection_lost:
         _measure_and_explain(engine, progress, result, dockerfile, build_args, target, no_cache, records,
                              record_names, previous, fingerprints)
+    progress.touch()  # once, for the size, the tags, the layer sizes and the explanations together
     if check and not result.ok:
         failure = BuildConnectionLost if progress.connection_lost else DockerBuildError
         raise failure(failure_message(result), result)
@@ -357,7 +357,6 @@ def _measure_and_explain(engine, progress, result, dockerfile, build_args, targe
             progress.cache_misses = shown
     except Exception as error:  # noqa: BLE001 (see the docstring)
         progress.warnings.append(f"The layer sizes and cache explanations were left out: {error}.")
-    progress.touch()
 
 
 _LAYER_KEYWORDS = ("RUN", "COPY", "ADD", "WORKDIR")

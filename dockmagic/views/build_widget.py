@@ -66,9 +66,8 @@ class LiveBuildView:
         self._throttle.changed(final=progress.finished)
 
     def flush(self) -> None:
-        """Send what changed since the last flush, in one message, at least ``interval`` after the previous one
-        (the build's end flushes at once from two places: they wait their turn too)."""
-        self._throttle.flush()
+        """Send what changed since the last flush, at once (the build has ended, or the view is closing)."""
+        self._throttle.flush(final=True)
 
     def _send(self) -> None:
         progress = self.progress

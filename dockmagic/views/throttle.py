@@ -26,7 +26,7 @@ class Throttle:
     def changed(self, final: bool = False) -> None:
         if final:
             self.cancel()
-            self.flush()
+            self.flush(final=True)
             return
         with self._lock:
             if self._timer is not None:
@@ -39,14 +39,14 @@ class Throttle:
                 return
         self.flush()
 
-    def flush(self) -> None:
-        """Flush now, or once ``interval`` has passed since the last flush: two flushes asked for at once
-        (a model's end reported from two places) still reach the page an interval apart. The wait is capped
-        at ``MAX_SPACING``: a view made with a long interval (tests hold flushes back with an hour) never
-        blocks its model's end for long."""
+    def flush(self, final: bool = False) -> None:
+        """Flush now, or once ``interval`` has passed since the last flush (capped at ``MAX_SPACING``: a
+        view made with a long interval, as tests make them, never blocks its model for long). A ``final``
+        flush (the model ended, the view is closing) goes at once: the cell must not wait on the view, and
+        a flush that finds nothing new sends nothing (widgets sync only what changed)."""
         with self._lock:
             wait = min(self.interval, MAX_SPACING) - (time.monotonic() - self._last)
-            if wait > 0:
+            if wait > 0 and not final:
                 time.sleep(wait)
             self._flush()
             self.flushes += 1

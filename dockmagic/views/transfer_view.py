@@ -74,7 +74,7 @@ class LiveTransferView:
 
     def flush(self) -> None:
         """Send the header and the layers now, in one message, if they changed."""
-        self._throttle.flush()
+        self._throttle.flush(final=True)
 
     def _send(self) -> None:
         header, layers = header_state(self.progress), layer_states(self.progress)
