@@ -312,8 +312,10 @@ def build(
     recorder = _Recorder(record, dockerfile, engine, chosen, target) if record and not progress.finished else None
     if chosen == BUILDKIT and not progress.finished:
         params["pull"] = False  # the bases were pulled through the engine's pull API above
-        run_buildkit_build(engine, SessionContext(dockerfile, context, fingerprints), params, progress,
-                           on_event=on_event,
+        # A folder goes through a build session, as the CLI sends it; a Dockerfile alone needs none.
+        source = SessionContext(dockerfile, context, fingerprints) if context is not None else \
+            make_context(dockerfile)[0]
+        run_buildkit_build(engine, source, params, progress, on_event=on_event,
                            recorder=recorder, result_of=BuildResult.from_progress)
     elif not progress.finished:
         run_legacy_build(engine, archive, params, progress, pull=pull, on_event=on_event, recorder=recorder,

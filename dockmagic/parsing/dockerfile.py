@@ -8,6 +8,7 @@ their instruction. This module is the one reader of stages, for both builders.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import shlex
@@ -116,6 +117,13 @@ def _cut_heredocs(text: str) -> tuple[str, dict[int, tuple[int, list[str], list[
 def parse_dockerfile(text: str) -> list[Instruction]:
     """The instructions of ``text`` in order, comments and parser directives left out; an instruction
     with heredocs ends at its last terminator and holds their bodies."""
+    return list(_parsed(text))
+
+
+@functools.lru_cache(maxsize=32)
+def _parsed(text: str) -> tuple[Instruction, ...]:
+    # A build reads its Dockerfile several times (checks, stages, the view, the cache explanation): once is
+    # enough, and an Instruction cannot be changed.
     cut, heredocs = _cut_heredocs(text)
     parser = DockerfileParser(fileobj=io.BytesIO(cut.encode("utf-8")))
     instructions = []
@@ -134,7 +142,7 @@ def parse_dockerfile(text: str) -> list[Instruction]:
                 heredocs=tuple(bodies),
             )
         )
-    return instructions
+    return tuple(instructions)
 
 
 def check_buildable(text: str) -> list[Instruction]:
