@@ -240,7 +240,7 @@ def test_record_and_replay(tmp_path, engine):
 def test_cell_prints_buildx_plain_in_a_terminal(ipython_shell, capsys, engine):
     ipython_shell.run_cell_magic("dockerfile", "-o built", "FROM busybox\nRUN echo in-a-terminal\n")
     out = capsys.readouterr().out
-    assert "#1 [internal] load build definition from Dockerfile" in out
+    assert "#1 [internal] load remote build context" in out  # no context folder: the Dockerfile is uploaded
     assert "in-a-terminal" in out and "DONE" in out
     assert ipython_shell.user_ns["built"].builder == "buildkit"
     ipython_shell.run_cell_magic("dockerfile", "--builder legacy -o built", "FROM busybox\nRUN echo legacy-cell\n")

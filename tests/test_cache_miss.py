@@ -126,5 +126,10 @@ def test_each_step_shows_the_size_its_layer_adds_as_docker_history_does(built, p
         assert human_size(sizes["RUN"]) in cli and human_size(sizes["COPY"]) in cli
         view = result.progress.layer_sizes
         assert sorted(view.values()) == sorted(s for s in sizes.values() if s is not None)
+        # An unchanged rebuild is the same image: its sizes come from the record, the same as measured.
+        again = built(f"FROM busybox\nRUN head -c 250000 /dev/urandom > /blob\nCOPY requirements.txt /r.txt\n"
+                      f"ENV MARK={tag}\n", project, tags=[tag], builder=builder)
+        assert again.image_id == result.image_id and again.size == result.size
+        assert [s.layer_size for s in again.steps] == [s.layer_size for s in result.steps]
     finally:
         docker_cli("rmi", tag, check=False)

@@ -26,7 +26,7 @@ from .build_choice import BUILDKIT, choose_builder
 from .build_legacy import run_legacy_build
 from .build_logs import KEEP_BUILD_LOGS, default_log_root, keep_while_alive, new_log_folder, prune_build_logs
 from .build_records import ContextFingerprints, RecordStore, record_keys
-from .cache_miss import BUILD_WIDE_REASONS, explain_build
+from .cache_miss import BUILD_WIDE_REASONS, explain_build, step_places
 from .context import (
     DOCKERFILE_NAME,
     ContextSummary,
@@ -320,9 +320,13 @@ def build(
     elif not progress.finished:
         run_legacy_build(engine, archive, params, progress, pull=pull, on_event=on_event, recorder=recorder,
                          result_of=BuildResult.from_progress)
+    # The same image as the earlier build of this cell or tag (an unchanged rebuild): its size, its layers'
+    # sizes and its bases are those on record, and asking the engine again would only cost time.
+    same_image = previous is not None and progress.state == DONE and previous.image_id == progress.image_id
     if progress.state == DONE and progress.image_id:
         try:
-            progress.size = engine.inspect_image(progress.image_id).get("Size")
+            progress.size = previous.size if same_image and previous.size is not None else \
+                engine.inspect_image(progress.image_id).get("Size")
         except DockmagicError:
             progress.size = None
         if not progress.tags and tags:
@@ -330,7 +334,7 @@ def build(
     result = BuildResult.from_progress(progress)
     if not progress.connection_lost:
         _measure_and_explain(engine, progress, result, dockerfile, build_args, target, no_cache, records,
-                             record_names, previous, fingerprints)
+                             record_names, previous if same_image else None, previous, fingerprints)
     progress.touch()  # once, for the size, the tags, the layer sizes and the explanations together
     if check and not result.ok:
         failure = BuildConnectionLost if progress.connection_lost else DockerBuildError
@@ -339,16 +343,20 @@ def build(
 
 
 def _measure_and_explain(engine, progress, result, dockerfile, build_args, target, no_cache, records, record_names,
-                         previous, fingerprints) -> None:
+                         same_as, previous, fingerprints) -> None:
     """The extras of a finished build: each step's layer size and why each step that ran missed the cache.
     They ask the engine again after the build; whatever goes wrong there (the engine gone the moment after,
     a record that cannot be written) leaves them out and never hides the build's own outcome."""
     try:
         if progress.state == DONE and progress.image_id:
-            _measure_layers(engine, progress, result)
+            if same_as is not None and same_as.layer_sizes:
+                _layer_sizes_on_record(progress, result, same_as, dockerfile)
+            else:
+                _measure_layers(engine, progress, result)
         if records is not None and progress.state in (DONE, FAILED):
             explain_build(engine, result, dockerfile, build_args=build_args, target=target, no_cache=no_cache,
-                          store=records, keys=record_names, previous=previous, fingerprints=fingerprints)
+                          store=records, keys=record_names, previous=previous, fingerprints=fingerprints,
+                          same_image=same_as is not None, size=progress.size)
             rows = [row for row in progress.steps if not getattr(row, "internal", False)]
             shown, said = {}, set()
             for row, step in zip(rows, result.steps, strict=False):
@@ -362,6 +370,16 @@ def _measure_and_explain(engine, progress, result, dockerfile, build_args, targe
 
 
 _LAYER_KEYWORDS = ("RUN", "COPY", "ADD", "WORKDIR")
+
+
+def _layer_sizes_on_record(progress, result: BuildResult, record, dockerfile: str) -> None:
+    """The layer sizes of an unchanged rebuild: those its record keeps, by each step's place."""
+    places = step_places(dockerfile, result.steps) or []
+    for place, step in zip(places, result.steps, strict=False):
+        step.layer_size = record.layer_sizes.get(f"{place.stage}:{place.position}")
+    rows = [row for row in progress.steps if not getattr(row, "internal", False)]
+    progress.layer_sizes = {row_key(row): step.layer_size for row, step in zip(rows, result.steps, strict=False)
+                            if step.layer_size is not None}
 
 
 def _measure_layers(engine: Engine, progress, result: BuildResult) -> None:

@@ -35,6 +35,8 @@ class BuildRecord:
     bases: dict[str, str] = field(default_factory=dict)  # FROM reference -> image id
     files: dict[str, Fingerprint] | None = None  # context path -> fingerprint; None: not kept
     layers: dict[str, str] = field(default_factory=dict)  # "stage:position" -> its layer (legacy builder)
+    layer_sizes: dict[str, int] = field(default_factory=dict)  # "stage:position" -> bytes its layer adds
+    size: int | None = None  # the image's
     builder: str = ""
     image_id: str = ""
     when: float = 0.0

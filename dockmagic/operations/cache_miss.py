@@ -267,14 +267,15 @@ def _base_sentence(item: PlacedInstruction, current: BuildRecord, previous: Buil
 
 
 def explain_build(engine, result, dockerfile: str, *, build_args: dict | None, target: str | None,
-                  no_cache: bool, store, keys: list[str], previous: BuildRecord | None, fingerprints=None) -> None:
+                  no_cache: bool, store, keys: list[str], previous: BuildRecord | None, fingerprints=None,
+                  same_image: bool = False, size: int | None = None) -> None:
     """Sets ``cache_miss`` on each of ``result.steps`` and files this build's record (a build that
     failed keeps the earlier record, which its cached steps still match)."""
     from ..errors import DockmagicError
     from ..parsing.dockerfile import base_images
 
-    bases = {}
-    for image in base_images(dockerfile, target):
+    bases = dict(previous.bases) if same_image and previous is not None else {}  # the same image, the same bases
+    for image in base_images(dockerfile, target) if not same_image else ():
         try:
             bases[image] = engine.inspect_image(image).get("Id", "")
         except DockmagicError:
@@ -283,8 +284,11 @@ def explain_build(engine, result, dockerfile: str, *, build_args: dict | None, t
     places = step_places(dockerfile, result.steps) or []
     layers = {f"{p.stage}:{p.position}": s.layer_id for p, s in zip(places, result.steps, strict=False)
               if s.layer_id}
+    layer_sizes = {f"{p.stage}:{p.position}": s.layer_size for p, s in zip(places, result.steps, strict=False)
+                   if s.layer_size is not None}
     current = BuildRecord(dockerfile=dockerfile, build_args=dict(build_args or {}), bases=bases, files=files,
-                          layers=layers, builder=result.builder, image_id=result.image_id or "", keys=keys)
+                          layers=layers, layer_sizes=layer_sizes, size=size, builder=result.builder,
+                          image_id=result.image_id or "", keys=keys)
     missing = set()
     if previous is not None and previous.layers and any(s.state == "done" for s in result.steps):
         for layer in list(previous.layers.values())[:100]:
