@@ -22,7 +22,9 @@ from .units import human_size
 from .widget_scripts import widget_script
 
 STATIC = pathlib.Path(__file__).parent / "static"
-FLUSH_INTERVAL_SECONDS = 0.1
+# At most 8 updates a second while it runs: with the two that the build's end sends at once, never more than
+# the 10 a second a view may send.
+FLUSH_INTERVAL_SECONDS = 0.125
 MAX_LINES_PER_FLUSH = 500
 SAVED_TAIL_LINES = 200
 

@@ -15,7 +15,9 @@ from .transfer_text import transfer_summary, transfer_text
 from .widget_scripts import widget_script
 
 STATIC = pathlib.Path(__file__).parent / "static"
-FLUSH_INTERVAL_SECONDS = 0.1
+# At most 8 updates a second while it runs: with the two that the transfer's end sends at once, never more than
+# the 10 a second a view may send.
+FLUSH_INTERVAL_SECONDS = 0.125
 
 
 class TransferWidget(anywidget.AnyWidget):

@@ -82,8 +82,8 @@ class JupyterServer:
         nbformat.write(notebook, path)
         return path
 
-    def stop(self):
-        # Kernels first, so no container work is left running behind the server.
+    def shutdown_kernels(self):
+        """Stop every kernel the server runs (earlier tests' notebooks keep theirs running otherwise)."""
         try:
             request = urllib.request.Request(f"{self.url}/api/kernels?token={TOKEN}")
             import json
@@ -92,6 +92,10 @@ class JupyterServer:
                     f"{self.url}/api/kernels/{kernel['id']}?token={TOKEN}", method="DELETE"), timeout=10)
         except OSError:
             pass
+
+    def stop(self):
+        # Kernels first, so no container work is left running behind the server.
+        self.shutdown_kernels()
         self.process.terminate()
         try:
             self.process.wait(timeout=15)
@@ -156,6 +160,9 @@ class NotebookPage:
     def __init__(self, page, server: JupyterServer, name: str):
         self.page = page
         self.server = server
+        # One kernel at a time: the earlier tests' kernels (six, by the BuildKit tests) kept the machine busy,
+        # and a new notebook's widget manager then sometimes never got its comm_info reply.
+        server.shutdown_kernels()
         page.add_init_script(WATCH_KERNEL_MESSAGES)
         page.goto(server.notebook_url(name))
         page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60000)
