@@ -4,7 +4,8 @@ A record holds what decides a step's cache: the Dockerfile, the build arguments,
 image, and a fingerprint of each file of the context (size, time, and the SHA-256 of its bytes, taken
 as the file is read to be sent; a file the engine did not ask for again keeps the digest it had). It is
 filed under the keys that make two builds "the same": each tag (``tag:name``), the notebook cell
-(``cell:id``), else the context folder (``context:/path``).
+(``cell:id``), else the context folder (``context:/path``); a build with none of these is compared with
+nothing.
 
 Where: a folder per engine in ``$XDG_CACHE_HOME/dockmagic/build-records`` (``~/.cache/...``), a JSON file
 per key in it (a build reads only the one it is compared with); ``DockMagic.build_records_dir`` moves it.
@@ -48,9 +49,9 @@ def record_keys(tags, cell_id: str | None, context: str | None) -> list[str]:
     keys = [f"tag:{tag}" for tag in tags or ()]
     if cell_id:
         keys.append(f"cell:{cell_id}")
-    if not keys:
-        keys.append(f"context:{os.path.abspath(context) if context else ''}")
-    return keys
+    if not keys and context:
+        keys.append(f"context:{os.path.abspath(context)}")
+    return keys  # none: a Dockerfile alone, untagged, outside a notebook, is like no earlier build
 
 
 def default_records_dir() -> str:

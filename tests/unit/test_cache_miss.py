@@ -82,6 +82,7 @@ def test_records_are_kept_per_engine_under_tag_and_cell_newest_first(tmp_path):
     assert store.find(["tag:app:1"]).build_args == {}
     assert RecordStore("tcp://elsewhere:2376", str(tmp_path)).find(["tag:app:1"]) is None
     assert record_keys([], None, "/srv/ctx") == ["context:/srv/ctx"]
+    assert record_keys([], None, None) == []  # untagged, outside a notebook, no folder: compared with nothing
 
 
 def test_an_unchanged_file_keeps_its_earlier_digest_and_is_not_hashed_again():
