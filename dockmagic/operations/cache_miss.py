@@ -172,10 +172,11 @@ def _files_sentence(changes: list[str]) -> str:
 
 
 def explain(current: BuildRecord, previous: BuildRecord | None, steps: Sequence, no_cache: bool,
-            missing_layers: set[str] = frozenset()) -> list[str | None]:
+            layer_gone=lambda layer: False) -> list[str | None]:
     """One sentence per step of ``steps`` (a build's StepResults, in file order) that ran although it
     could have come from the cache; None for the others (cached, skipped, FROM, an instruction that
-    makes no layer). ``missing_layers``: layers of the earlier build the engine no longer has."""
+    makes no layer). ``layer_gone(layer_id)``: whether the engine no longer has a layer of the earlier build
+    (asked only for a step that ran with nothing else to explain it)."""
     placed = step_places(current.dockerfile, steps)
     if placed is None:
         return [None] * len(steps)
@@ -205,7 +206,7 @@ def explain(current: BuildRecord, previous: BuildRecord | None, steps: Sequence,
         elif reasons:
             found.append("; ".join(reasons))
         else:
-            found.append(_after_earlier(first_changed.get(item.stage)) or _engine_lost(previous, item, missing_layers))
+            found.append(_after_earlier(first_changed.get(item.stage)) or _engine_lost(previous, item, layer_gone))
         if ran or reasons:
             first_changed.setdefault(item.stage, (index + 1, _normal(item.instruction.written), ran, reasons))
     return found
@@ -248,8 +249,9 @@ def _after_earlier(earlier) -> str | None:
             "layer served it, but none was cached on top of that for this step")
 
 
-def _engine_lost(previous, item, missing_layers) -> str:
-    if previous.layers.get(f"{item.stage}:{item.position}") in missing_layers:
+def _engine_lost(previous, item, layer_gone) -> str:
+    layer = previous.layers.get(f"{item.stage}:{item.position}")
+    if layer and layer_gone(layer):
         return "the engine no longer has the layer the earlier build made (removed or pruned)"
     return ("nothing dockmagic compares changed: the engine's build cache no longer held this step "
             "(pruned, or its image removed)")
@@ -289,14 +291,15 @@ def explain_build(engine, result, dockerfile: str, *, build_args: dict | None, t
     current = BuildRecord(dockerfile=dockerfile, build_args=dict(build_args or {}), bases=bases, files=files,
                           layers=layers, layer_sizes=layer_sizes, size=size, builder=result.builder,
                           image_id=result.image_id or "", keys=keys)
-    missing = set()
-    if previous is not None and previous.layers and any(s.state == "done" for s in result.steps):
-        for layer in list(previous.layers.values())[:100]:
-            try:
-                engine.inspect_image(layer)
-            except DockmagicError:
-                missing.add(layer)
-    for step, why in zip(result.steps, explain(current, previous, result.steps, no_cache, missing), strict=True):
+
+    def layer_gone(layer: str) -> bool:
+        try:
+            engine.inspect_image(layer)
+            return False
+        except DockmagicError:
+            return True
+
+    for step, why in zip(result.steps, explain(current, previous, result.steps, no_cache, layer_gone), strict=True):
         step.cache_miss = why
     if result.ok:
         store.save(current)
