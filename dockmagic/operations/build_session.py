@@ -39,19 +39,17 @@ _MAX_MESSAGE = 16 * 1024 * 1024
 class BuildSession:
     """A session serving ``folders`` (by the names BuildKit asks for: ``context``, ``dockerfile``) to the
     engine while a build runs: ``with BuildSession(engine, folders, key) as session:`` then build with
-    ``session=session.id`` and ``remote=client-session``. ``on_sent(bytes)`` is told of each chunk sent.
+    ``session=session.id`` and ``remote=client-session``. (The engine reports the bytes it receives itself.)
     ``errors`` holds what went wrong on this side (a file that could not be read), in words for the user.
     ``fingerprints`` (a :class:`~dockmagic.operations.build_records.ContextFingerprints`) gets the SHA-256 of
     each file of the ``context`` folder the engine asks for."""
 
-    def __init__(self, engine, folders: dict[str, SyncedFolder], key: str, on_sent=None, fingerprints=None):
+    def __init__(self, engine, folders: dict[str, SyncedFolder], key: str, fingerprints=None):
         self.engine = engine
         self.folders = folders
         self.key = key
         self.id = uuid.uuid4().hex
         self.errors: list[str] = []
-        self.sent = 0
-        self._on_sent = on_sent
         self._fingerprints = fingerprints  # gets the digest of each file of the context folder sent
         self._server = None
         self._folder = None
@@ -172,9 +170,6 @@ class BuildSession:
             if hashed is not None:
                 hashed.update(chunk)
             yield packets.data_packet(file_id, chunk)
-            self.sent += len(chunk)
-            if self._on_sent is not None:
-                self._on_sent(self.sent)
         if hashed is not None:
             on_digest(hashed.hexdigest())
         yield packets.data_packet(file_id)
