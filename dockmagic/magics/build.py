@@ -79,6 +79,9 @@ class BuildMagics(DockmagicMagics):
         except (DockerBuildError, BuildCancelled) as error:
             self._finish(shown, error.result, args)
             raise
+        except BaseException:
+            shown.finish(None)  # the view, if the build had one, shows where it stopped
+            raise
         self._finish(shown, result, args)
         return None
 

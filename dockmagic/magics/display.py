@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import contextvars
+import threading
 import weakref
 
 from IPython.display import display
 
 from ..views.display import in_notebook_kernel
+
+# A build still running this long after it started is shown live; one that ends sooner is shown once, ended
+# (a cached rebuild takes a few tens of milliseconds: a view that changes three times in that is only cost).
+SHOW_LIVE_AFTER_SECONDS = 0.2
 
 
 class BuildDisplay:
@@ -15,13 +21,18 @@ class BuildDisplay:
 
     Pass :meth:`build_options` to the build operation, then call :meth:`finish` with its result, whether
     the build succeeded, failed or was cancelled: the widget shows its final state, the text its summary.
+    The widget appears ``SHOW_LIVE_AFTER_SECONDS`` after the build started, or at its end if that is sooner.
     """
 
-    def __init__(self, settings, quiet: bool = False):
+    def __init__(self, settings, quiet: bool = False, show_after: float = SHOW_LIVE_AFTER_SECONDS):
         self.live = not quiet and settings.live_view and in_notebook_kernel()
         self.view = None
         self.handle = None
         self.printer = None
+        self.show_after = show_after
+        self._progress = None
+        self._timer: threading.Timer | None = None
+        self._lock = threading.Lock()
         if not self.live and not quiet:
             from ..views.build_text import CliBuildPrinter
 
@@ -35,14 +46,30 @@ class BuildDisplay:
                 "notify": _Discard() if self.live else None}
 
     def _show_live(self, progress) -> None:
+        self._progress = progress
+        # Run in this cell's context, so that the view is this cell's output whichever thread shows it.
+        self._timer = threading.Timer(self.show_after, contextvars.copy_context().run, args=(self._show,))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _show(self) -> bool:
+        """Show the view now unless it is shown already; True if it was shown now."""
         from ..views.build_widget import LiveBuildView
 
-        self.view = LiveBuildView(progress)
-        self.handle = display(self.view, display_id=True)
+        with self._lock:
+            if self.view is not None or self._progress is None:
+                return False
+            self.view = LiveBuildView(self._progress)
+            self.handle = display(self.view, display_id=True)
+            return True
 
     def finish(self, result) -> None:
         """Show the build's end: the widget's last state (closed, kept in the saved notebook) or the text."""
-        if self.view is not None:
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._show():
+            self.view.close()  # shown ended: its state, and its snapshot for saved notebooks, are the last
+        elif self.view is not None:
             self.view.flush()
             self.view.close()
             self.handle.update(self.view)

@@ -47,12 +47,18 @@ class LiveBuildView:
     def __init__(self, progress: BuildProgress, widget: BuildWidget | None = None,
                  interval: float = FLUSH_INTERVAL_SECONDS):
         self.progress = progress
-        # The initial state travels with the widget's creation: no separate message for it.
-        self.widget = widget or BuildWidget(header=header_state(progress), steps=[])
         self._sent_lines: dict[int, int] = {}
         self._seq = 0
+        self._messages = 0
+        # The state travels with the widget's creation, whenever in the build that is: no separate message.
+        self._sent_version = progress.version
+        if widget is None:
+            widget = BuildWidget(**self._state())
+        self.widget = widget
         self._throttle = Throttle(self._send, interval)
         progress.subscribe(self._on_change)
+        if progress.version != self._sent_version:  # it changed while the widget was made
+            self._on_change(progress)
         self.widget.on_msg(self._on_message)
 
     @property
@@ -62,7 +68,7 @@ class LiveBuildView:
     @property
     def flushes(self) -> int:
         """How many messages the view sent."""
-        return self._throttle.flushes
+        return self._messages
 
     def _on_change(self, progress: BuildProgress) -> None:
         self._throttle.changed(final=progress.finished)
@@ -71,10 +77,11 @@ class LiveBuildView:
         """Send what changed since the last flush, at once (the build has ended, or the view is closing)."""
         self._throttle.flush(final=True)
 
-    def _send(self) -> None:
+    def _state(self) -> dict:
+        """The widget's traits as the model stands: header, rows, the log lines not sent yet, and once the
+        build has ended each step's last lines (what a saved notebook shows)."""
         progress = self.progress
-        header = header_state(progress)
-        steps = steps_state(progress)
+        state = {"header": header_state(progress), "steps": steps_state(progress)}
         entries = []
         for index, step in enumerate(progress.steps):
             # Counted by the row's own key where it has one: a BuildKit row keeps it when an internal
@@ -89,22 +96,35 @@ class LiveBuildView:
             entries.append({"step": index, "lines": lines, "line_count": step.line_count,
                             "skipped": new - take, "key": str(getattr(step, "key", "") or "")})
             self._sent_lines[sent_key] = step.line_count
+        if entries:
+            self._seq += 1
+            state["log_delta"] = {"seq": self._seq, "entries": entries}
+        if progress.finished:
+            state["log_tails"] = {
+                str(index): [list(line) for line in list(step.tail)[-SAVED_TAIL_LINES:]]
+                for index, step in enumerate(progress.steps)
+            }
+        return state
+
+    def _send(self) -> None:
+        version = self.progress.version
+        if version == self._sent_version:
+            return  # nothing changed since the last message (the clock ticks in the page)
+        self._sent_version = version
+        self._messages += 1
+        state = self._state()
         widget = self.widget
         with widget.hold_sync():
             # While building, elapsed changes at every flush and the page ticks it on by itself: only a
             # change of anything else is worth a message (which then carries the elapsed time too).
-            if _without_clock(header) != _without_clock(widget.header):
-                widget.header = header
-            if steps != widget.steps:
-                widget.steps = steps
-            if entries:
-                self._seq += 1
-                widget.log_delta = {"seq": self._seq, "entries": entries}
-            if progress.finished:
-                widget.log_tails = {
-                    str(index): [list(line) for line in list(step.tail)[-SAVED_TAIL_LINES:]]
-                    for index, step in enumerate(progress.steps)
-                }
+            if _without_clock(state["header"]) != _without_clock(widget.header):
+                widget.header = state["header"]
+            if state["steps"] != widget.steps:
+                widget.steps = state["steps"]
+            if "log_delta" in state:
+                widget.log_delta = state["log_delta"]
+            if "log_tails" in state:
+                widget.log_tails = state["log_tails"]
 
     def _on_message(self, widget, content, buffers) -> None:
         """The page asks for lines it does not hold: read them from the step's log file."""
