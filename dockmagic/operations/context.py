@@ -215,7 +215,7 @@ def _header(archive: tarfile.TarFile, full_path: str, name: str) -> tarfile.TarI
     return info
 
 
-def _dockerfile_header(folder: str, data: bytes) -> tarfile.TarInfo:
+def cell_dockerfile_header(folder: str, data: bytes) -> tarfile.TarInfo:
     """The cell's Dockerfile as if saved over ``folder/Dockerfile``: that file's mode and time when it
     exists (so an unchanged cell gives an unchanged header), else a new file's."""
     info = tarfile.TarInfo(DOCKERFILE_NAME)
@@ -233,7 +233,7 @@ def _dockerfile_header(folder: str, data: bytes) -> tarfile.TarInfo:
     return info
 
 
-def _same_text(cell: str, on_disk: bytes) -> bool:
+def same_dockerfile_text(cell: str, on_disk: bytes) -> bool:
     """True when a file's bytes hold the cell's text, up to line endings and the newlines at the end (a
     notebook cell keeps no final newline; a file written on Windows has CRLF)."""
     def normal(text: str) -> str:
@@ -242,7 +242,7 @@ def _same_text(cell: str, on_disk: bytes) -> bool:
     return normal(on_disk.decode("utf-8", errors="replace")) == normal(cell)
 
 
-def _folder_dockerfile(folder: str | None) -> bytes | None:
+def folder_dockerfile(folder: str | None) -> bytes | None:
     """The bytes of ``folder/Dockerfile``, or None when there is no such regular file."""
     if not folder:
         return None
@@ -258,8 +258,8 @@ def _folder_dockerfile(folder: str | None) -> bytes | None:
 
 def folder_dockerfile_warning(dockerfile: str, folder: str | None) -> str:
     """A warning when ``folder`` holds a Dockerfile whose text differs from the cell's, else ""."""
-    on_disk = _folder_dockerfile(folder)
-    if on_disk is None or _same_text(dockerfile, on_disk):
+    on_disk = folder_dockerfile(folder)
+    if on_disk is None or same_dockerfile_text(dockerfile, on_disk):
         return ""
     path = os.path.join(folder, DOCKERFILE_NAME)
     return (f"Warning: {path} differs from the cell; the cell's Dockerfile was built (sent as Dockerfile in "
@@ -288,6 +288,15 @@ class ContextSummary:
     stats: dict[str, tuple[int, int]]
 
 
+def link_target_inside(path: str, target: str) -> str | None:
+    """Where a symbolic link at ``path`` (relative to the context folder) that points at ``target`` leads,
+    relative to the folder; None when it leads out of it (an absolute target, or one climbing above it)."""
+    if target.startswith("/"):
+        return None
+    inside = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
+    return None if inside == ".." or inside.startswith("../") else inside
+
+
 def summarize_context(folder: str) -> ContextSummary:
     """The size of what ``docker build folder`` sends (the files its .dockerignore keeps) and the symbolic
     links among them that point outside the folder (an absolute target, or one climbing above it): the
@@ -302,8 +311,7 @@ def summarize_context(folder: str) -> ContextSummary:
                 stats[path] = (info.st_size, info.st_mtime_ns)
             elif stat.S_ISLNK(info.st_mode):
                 target = os.readlink(full_path)
-                inside = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
-                if target.startswith("/") or inside == ".." or inside.startswith("../"):
+                if link_target_inside(path, target) is None:
                     links.append((path, target))
         except OSError as error:
             raise BuildContextError(f"Cannot read {full_path!r} in the build context: {error.strerror}.") from None
@@ -333,15 +341,15 @@ def make_context(dockerfile: str, folder: str | None = None, fingerprints=None) 
 
 def _write_context(buffer: typing.BinaryIO, data: bytes, folder: str | None, fingerprints=None) -> None:
     """Writes the tar of ``folder``'s context, with ``data`` as its Dockerfile, into ``buffer``."""
-    on_disk = _folder_dockerfile(folder)
-    replace_dockerfile = on_disk is None or not _same_text(data.decode("utf-8"), on_disk)
+    on_disk = folder_dockerfile(folder)
+    replace_dockerfile = on_disk is None or not same_dockerfile_text(data.decode("utf-8"), on_disk)
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
         paths = context_paths(folder, read_dockerignore(folder)) if folder is not None else [DOCKERFILE_NAME]
         if DOCKERFILE_NAME not in paths:
             paths = sorted([*paths, DOCKERFILE_NAME], key=lambda p: p.split("/"))
         for path in paths:
             if path == DOCKERFILE_NAME and replace_dockerfile:
-                archive.addfile(_dockerfile_header(folder, data), io.BytesIO(data))
+                archive.addfile(cell_dockerfile_header(folder, data), io.BytesIO(data))
                 continue
             full_path = os.path.join(folder, path)
             try:

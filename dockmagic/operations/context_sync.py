@@ -23,7 +23,15 @@ from dataclasses import dataclass, field
 
 from ..errors import BuildContextError
 from ..parsing.fsutil_packets import GO_DIR, FileStat, go_file_mode
-from .context import DOCKERFILE_NAME, IgnoreRules, _dockerfile_header, _folder_dockerfile, _same_text, make_context
+from .context import (
+    DOCKERFILE_NAME,
+    IgnoreRules,
+    cell_dockerfile_header,
+    folder_dockerfile,
+    link_target_inside,
+    make_context,
+    same_dockerfile_text,
+)
 
 
 @dataclass(frozen=True)
@@ -107,8 +115,8 @@ class SyncedFolder:
             paths.append(path)
             full_path = os.path.join(self.folder, path) if self.folder else None
             if full_path and os.path.islink(full_path):
-                target = posixpath.normpath(posixpath.join(posixpath.dirname(path), os.readlink(full_path)))
-                if not target.startswith(("/", "../")) and target != "..":
+                target = link_target_inside(path, os.readlink(full_path))
+                if target is not None:
                     paths.append(target)
         return paths
 
@@ -156,12 +164,12 @@ def dockerfile_entry(dockerfile: str, folder: str | None) -> tuple[FileStat, str
     taken from the text: the engine tells an unchanged file by size and time, and a cell edited to the same
     length must still be sent again (BuildKit leaves times out of its cache keys)."""
     data = dockerfile.encode("utf-8")
-    on_disk = _folder_dockerfile(folder)
-    if on_disk is not None and _same_text(dockerfile, on_disk):
+    on_disk = folder_dockerfile(folder)
+    if on_disk is not None and same_dockerfile_text(dockerfile, on_disk):
         path = os.path.join(folder, DOCKERFILE_NAME)
         info = os.stat(path)
         return FileStat(DOCKERFILE_NAME, go_file_mode(info.st_mode), info.st_size, info.st_mtime_ns), path
-    header = _dockerfile_header(folder, data)
+    header = cell_dockerfile_header(folder, data)
     mod_time_ns = int(header.mtime) * 10**9 + zlib.crc32(data) % 10**9
     return FileStat(DOCKERFILE_NAME, go_file_mode(stat.S_IFREG | header.mode), len(data), mod_time_ns), data
 

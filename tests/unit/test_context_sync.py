@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dockmagic.operations.context import link_target_inside
 from dockmagic.operations.context_sync import SyncedFolder, dockerfile_entry, session_folders
 from dockmagic.parsing import fsutil_packets as packets
 from dockmagic.parsing.protobuf_wire import WireDecodeError, bytes_field, fields, int64, integer_field, varint
@@ -127,3 +128,17 @@ def test_a_followed_folder_brings_what_it_holds_and_a_followed_link_its_target(f
     os.symlink("a", folder / "to-a")
     assert paths(synced.files(follow=["to-a"])) == ["a", "a/b.txt", "to-a"]
     assert paths(synced.files(follow=[".dockerignore"])) == [".dockerignore"]
+
+
+@pytest.mark.parametrize(("path", "target", "inside"), [
+    ("link", "data.csv", "data.csv"),
+    ("src/link", "../data/x.csv", "data/x.csv"),
+    ("src/link", "./here", "src/here"),
+    ("link", "/etc/passwd", None),             # absolute: the engine gets the link, never what it names
+    ("link", "..", None),
+    ("src/link", "../../outside", None),
+    ("src/deep/link", "../../ok", "ok"),
+])
+def test_a_link_leads_inside_the_context_or_nowhere(path, target, inside):
+    # One rule for both: the context's warning about links that leave it, and the files BuildKit is sent.
+    assert link_target_inside(path, target) == inside
