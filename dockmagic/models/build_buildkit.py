@@ -110,6 +110,9 @@ class BuildKitProgress(ObservedBuild):
         self._lock = threading.RLock()
         self._log_files: dict[str, object] = {}
         self._rows: list[BuildKitStepProgress] = []
+        # The rows are made again only after a change to the build itself, not after a touch (the image
+        # size, the cache explanations), which the views read without new rows.
+        self._row_changes = 0
         self._rows_version = -1
 
     # -- what the views read ---------------------------------------------------------------------
@@ -150,7 +153,7 @@ class BuildKitProgress(ObservedBuild):
     def steps(self) -> list[BuildKitStepProgress]:
         """All rows: internal vertices and the Dockerfile's instructions (skipped ones included)."""
         with self._lock:
-            if self._rows_version != self.version:
+            if self._rows_version != self._row_changes:
                 critical = {step.digest for step in self.graph.critical_path()} if self.finished else set()
                 rows = []
                 for step in self.graph.steps():
@@ -164,7 +167,7 @@ class BuildKitProgress(ObservedBuild):
                         _, stage, position = step.key.split(":")
                         row.instruction = self.graph.stages[int(stage)].instructions[int(position)]
                     rows.append(row)
-                self._rows, self._rows_version = rows, self.version
+                self._rows, self._rows_version = rows, self._row_changes
             return self._rows
 
     def _stage_name(self, step: BuildKitStep) -> str:
@@ -210,6 +213,7 @@ class BuildKitProgress(ObservedBuild):
     def apply(self, event) -> None:
         """Update the state from one BuildKit event, writing its log bytes to the vertices' files."""
         with self._lock:
+            self._row_changes += 1
             if isinstance(event, TraceStatus) and not self.finished:
                 for log in event.status.logs:
                     self._log_file(log.vertex).write(log.data)
@@ -222,6 +226,7 @@ class BuildKitProgress(ObservedBuild):
         """The client sent ``sent`` bytes of the context (of ``total``): BuildKit says nothing of this
         without a session, so the operation counts it and shows it on the context's row."""
         with self._lock:
+            self._row_changes += 1
             self._upload = (sent, total)
             self.progress_line = f"sending the build context: {sent} bytes" + (f" of {total}" if total else "")
         self._changed()
@@ -229,6 +234,7 @@ class BuildKitProgress(ObservedBuild):
     def finish(self) -> None:
         """The stream ended: done if it named an image, failed otherwise (unless it said why already)."""
         with self._lock:
+            self._row_changes += 1
             self.graph.finish()
             self._end()
             for step in self.clipped_steps:
@@ -240,6 +246,7 @@ class BuildKitProgress(ObservedBuild):
 
     def fail(self, message: str, exit_code: int | None = None) -> None:
         with self._lock:
+            self._row_changes += 1
             if self.graph.state == BUILDING:
                 self.graph.apply(BuildError(message, exit_code))
                 self._end()
@@ -250,6 +257,7 @@ class BuildKitProgress(ObservedBuild):
 
     def cancel(self) -> None:
         with self._lock:
+            self._row_changes += 1
             if self.graph.state in (BUILDING, FAILED):
                 self.graph.state = CANCELLED
                 self.graph._close_logs()
