@@ -20,7 +20,7 @@ import json
 import os
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 MAX_RECORDS = 40
 MAX_FILES = 20_000
@@ -82,12 +82,20 @@ class RecordStore:
                 return None  # unreadable, or written by another version: explained as a first build
         return None
 
-    def save(self, record: BuildRecord) -> None:
+    def save(self, record: BuildRecord, previous: BuildRecord | None = None) -> None:
         """Keep ``record`` under each of its keys (replacing what they held); the oldest beyond MAX_RECORDS
-        files go."""
+        files go. A record equal to ``previous`` (an unchanged rebuild) is not written again: its files
+        are only marked as the newest."""
         record.when = record.when or time.time()
         if record.files is not None and len(record.files) > MAX_FILES:
             record.files = None
+        if previous is not None and replace(previous, when=record.when) == record:
+            try:
+                for key in record.keys:
+                    os.utime(self._path(key))
+                return
+            except OSError:
+                pass  # one went missing meanwhile: write them all
         try:
             os.makedirs(self.folder, mode=0o700, exist_ok=True)
             text = json.dumps(asdict(record))

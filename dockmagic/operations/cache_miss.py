@@ -302,5 +302,5 @@ def explain_build(engine, result, dockerfile: str, *, build_args: dict | None, t
     for step, why in zip(result.steps, explain(current, previous, result.steps, no_cache, layer_gone), strict=True):
         step.cache_miss = why
     if result.ok:
-        store.save(current)
+        store.save(current, previous)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from types import SimpleNamespace
 
 from dockmagic.operations.build_records import BuildRecord, ContextFingerprints, RecordStore, record_keys
@@ -83,6 +84,25 @@ def test_records_are_kept_per_engine_under_tag_and_cell_newest_first(tmp_path):
     assert RecordStore("tcp://elsewhere:2376", str(tmp_path)).find(["tag:app:1"]) is None
     assert record_keys([], None, "/srv/ctx") == ["context:/srv/ctx"]
     assert record_keys([], None, None) == []  # untagged, outside a notebook, no folder: compared with nothing
+
+
+def test_an_unchanged_rebuild_keeps_its_record_file_and_marks_it_newest(tmp_path):
+    store = RecordStore("unix:///var/run/docker.sock", str(tmp_path))
+    first = record(files={"data.csv": [12, 5, "sha256:ab"]})
+    first.keys = record_keys(["app:1"], None, None)
+    store.save(first)
+    (path,) = tmp_path.rglob("*.json")
+    os.utime(path, (1_000_000, 1_000_000))
+    inode = path.stat().st_ino
+    previous = store.find(["tag:app:1"])
+    again = record(files={"data.csv": [12, 5, "sha256:ab"]})
+    again.keys = record_keys(["app:1"], None, None)
+    store.save(again, previous)
+    assert path.stat().st_ino == inode and path.stat().st_mtime > 1_000_000  # not written: touched
+    changed = record(files={"data.csv": [13, 6, "sha256:cd"]})
+    changed.keys = record_keys(["app:1"], None, None)
+    store.save(changed, store.find(["tag:app:1"]))
+    assert store.find(["tag:app:1"]).files == {"data.csv": [13, 6, "sha256:cd"]}
 
 
 def test_an_unchanged_file_keeps_its_earlier_digest_and_is_not_hashed_again():
