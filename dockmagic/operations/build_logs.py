@@ -64,19 +64,22 @@ def prune_build_logs(keep: int | None = KEEP_BUILD_LOGS, max_bytes: int | None =
     :func:`default_log_root`) beyond the newest ``keep`` and, with ``max_bytes``, until the rest take at
     most that many bytes. Folders in use in this process (see :func:`keep_while_alive`) are never
     removed, nor counted against ``keep``. Returns the removed folders, oldest first."""
-    folder = folder or default_log_root()
+    folder = os.path.abspath(folder or default_log_root())
     try:
-        names = [name for name in os.listdir(folder) if name.startswith(prefix)]
+        with os.scandir(folder) as entries:  # one pass, each entry's type known without a call
+            found = [entry for entry in entries if entry.name.startswith(prefix)]
     except OSError:
         return []
+    names = [entry.name for entry in found]
     in_use = folders_in_use()
     candidates = []
-    for name in names:
-        path = os.path.abspath(os.path.join(folder, name))
-        if path in in_use or not os.path.isdir(path) or os.path.islink(path):
+    for entry in found:
+        path = os.path.join(folder, entry.name)
+        if path in in_use:
             continue
         try:
-            candidates.append((os.stat(path).st_mtime, path))
+            if entry.is_dir(follow_symlinks=False):  # a link to a folder is never removed
+                candidates.append((entry.stat(follow_symlinks=False).st_mtime, path))
         except OSError:
             continue
     candidates.sort()  # oldest first
