@@ -26,6 +26,7 @@ import docker
 import requests
 import urllib3
 from docker.utils import kwargs_from_env
+from requests.sessions import merge_setting
 
 from .contexts import DEFAULT_CONTEXT, EngineChoice, UnknownContext, choose_engine
 from .errors import EngineRefused, EngineUnavailable, NotFound
@@ -718,6 +719,11 @@ class _APIClient(docker.APIClient):
     """
 
     def merge_environment_settings(self, url, proxies, stream, verify, cert):
+        if url.startswith("http+docker://"):
+            # A unix socket or an ssh channel: no proxy applies, and looking them up in the environment is
+            # a good part of each small request's cost.
+            return {"proxies": merge_setting(proxies, self.proxies), "stream": merge_setting(stream, self.stream),
+                    "verify": merge_setting(verify, self.verify), "cert": merge_setting(cert, self.cert)}
         if verify is None and self.verify is not True:  # a CA file, or False (TLS without verifying)
             verify = self.verify
         return super().merge_environment_settings(url, proxies, stream, verify, cert)
