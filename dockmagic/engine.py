@@ -145,6 +145,20 @@ class Engine:
         except Exception:
             return False
 
+    def still_there(self, timeout: float | None = None) -> bool:
+        """Whether an engine connected earlier is still there: for a local socket, whether it accepts a
+        connection (a stopped engine refuses it; no request, so the engine does no work for it); for any
+        other address, :meth:`ping`."""
+        if not self.address.startswith("unix://"):
+            return self.ping(timeout)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            probe.settimeout(timeout)
+            try:
+                probe.connect(self.address[len("unix://"):])
+                return True
+            except OSError:
+                return False
+
     # --- builds ---
 
     def post_build(self, context, params: dict, query_version: str | None = None) -> BuildStream:
@@ -805,7 +819,7 @@ def _check_ssh_reachable(address: str, timeout: float) -> None:
         socket.create_connection(endpoint, timeout=timeout).close()
 
 
-# Engines already connected, by address: a magic reuses its engine after a cheap ping.
+# Engines already connected, by address: a magic reuses its engine once it is seen to be still there.
 _connected: dict[tuple, Engine] = {}
 
 
@@ -858,7 +872,7 @@ def connect(docker_host: str | None = None, timeout: float = CONNECT_TIMEOUT_SEC
     for address in candidates:
         engine = _connected.get((address, tls))
         if engine is not None:
-            if engine.ping(timeout):
+            if engine.still_there(timeout):
                 _remove_pending(engine)
                 return engine
             _connected.pop((address, tls), None)
