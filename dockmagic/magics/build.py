@@ -30,6 +30,9 @@ class BuildMagics(DockmagicMagics):
     @argument("--pull", action="store_true", help="Always try to pull a newer version of the base images.")
     @network_option("Network mode for RUN steps (BuildKit takes host or none)")
     @builder_option
+    @argument("--secret", action="append", default=[], metavar="id=NAME[,src=FILE|,env=VAR]",
+              help="Give RUN --mount=type=secret,id=NAME a secret (repeatable): a file, or a variable of the "
+              "kernel's environment (id=NAME alone: the variable NAME). BuildKit only; never in the image.")
     @argument("--label", action="append", default=[], metavar="K=V", help="Add a label to the image (repeatable).")
     @out_option("the build's result (with --check: the check)")
     @quiet_option
@@ -60,6 +63,12 @@ class BuildMagics(DockmagicMagics):
             FROM busybox
             RUN echo hello
             CMD ["echo", "hi"]
+
+        A step that needs a token reads it as a secret, which stays out of the image and its cache::
+
+            %%dockerfile --secret id=token,src=~/.token
+            FROM busybox
+            RUN --mount=type=secret,id=token wc -c /run/secrets/token
         """
         args = parse_line(self.dockerfile, line)
         if args.check:
@@ -72,6 +81,7 @@ class BuildMagics(DockmagicMagics):
             pull=args.pull, network=self.network(args.network), record=args.record or self._recording_path(),
             context_warning_bytes=self.settings.context_warning_bytes, **self.settings.build_log_options(),
             builder=args.builder, builder_setting=self.settings.builder, cache_key=self._cell_id(),
+            secrets=args.secret,
         )
         shown = BuildDisplay(self.settings, quiet=args.quiet)
         try:

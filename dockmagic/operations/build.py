@@ -20,12 +20,20 @@ from ..errors import BuildConnectionLost, DockerBuildError, DockerfileError, Doc
 from ..models.build import DONE, FAILED, BuildProgress, StepProgress, row_key
 from ..models.build_buildkit import BuildKitProgress
 from ..parsing.build_stream import BuildEvent
-from ..parsing.dockerfile import LEGACY, builder_problems, check_buildable, from_image_and_stage, stage_names
+from ..parsing.dockerfile import (
+    LEGACY,
+    builder_problems,
+    check_buildable,
+    from_image_and_stage,
+    secret_mounts,
+    stage_names,
+)
 from .build_buildkit import network_mode, notifier, pull_bases, refuse_what_buildkit_cannot, run_buildkit_build
 from .build_choice import BUILDKIT, choose_builder
 from .build_legacy import run_legacy_build
 from .build_logs import KEEP_BUILD_LOGS, default_log_root, keep_while_alive, new_log_folder, prune_build_logs
 from .build_records import ContextFingerprints, RecordStore, record_keys
+from .build_secrets import parse_secrets
 from .cache_miss import BUILD_WIDE_REASONS, explain_build, step_places
 from .context import (
     DOCKERFILE_NAME,
@@ -208,6 +216,7 @@ def build(
     cache_key: str | None = None,
     explain_cache: bool = True,
     records_dir: str | None = None,
+    secrets: Iterable[str] | None = None,
 ) -> BuildResult:
     """Build ``dockerfile`` (the text of a Dockerfile) and return a :class:`BuildResult`.
 
@@ -235,8 +244,14 @@ def build(
     the record of the earlier build under the same tag, else the same ``cache_key`` (the magic passes the
     notebook cell's id), else the same context folder (see :mod:`dockmagic.operations.build_records`;
     ``explain_cache=False`` keeps no record, ``records_dir`` says where they are kept).
+
+    ``secrets`` are given as ``docker build --secret`` takes them (``id=token,src=FILE``, ``id=token,env=VAR``,
+    or ``id=API_TOKEN`` for the variable of that name); a ``RUN --mount=type=secret,id=token`` step reads
+    one at ``/run/secrets/token``. BuildKit asks for them while the step runs (they are in no layer, no
+    cache key and no recording); the legacy builder and Podman's compatible API take none.
     """
     instructions = check_buildable(dockerfile)
+    given_secrets = parse_secrets(secrets)
     tags = list(tags or ())
     for tag in tags:
         check_image_reference(tag, what="tag")
@@ -263,7 +278,11 @@ def build(
     fingerprints = ContextFingerprints(summary.stats, previous.files if previous else None) \
         if summary is not None and records is not None else None
     if chosen == BUILDKIT:
-        refuse_what_buildkit_cannot(dockerfile, instructions, engine)
+        refuse_what_buildkit_cannot(dockerfile, instructions, engine, given_secrets)
+    elif given_secrets:
+        raise InvalidInput(_NO_SECRETS_WITHOUT_BUILDKIT.format(
+            how="Podman builds with buildah through its compatible API, which dockmagic passes no secrets to"
+            if engine.is_podman else "the legacy builder takes none (build with --builder buildkit)"))
     elif not engine.is_podman:
         refuse_what_legacy_cannot(dockerfile, instructions)
     # The legacy builder (and Podman) get a tar; BuildKit asks for the files through a session.
@@ -285,6 +304,8 @@ def build(
     if chosen != BUILDKIT:  # BuildKit's model has its own rows for the instructions still to come
         progress.planned_instructions = [instruction.written for instruction in instructions]
     progress.warnings.extend(context_warnings)
+    if chosen == BUILDKIT:
+        early_warnings.extend(_secrets_not_given(instructions, given_secrets))
     if early_warnings:
         progress.warnings.extend(early_warnings)
         notices.notify("\n".join(early_warnings), notify)
@@ -315,8 +336,10 @@ def build(
         # A folder goes through a build session, as the CLI sends it; a Dockerfile alone needs none.
         source = SessionContext(dockerfile, context, fingerprints) if context is not None else \
             make_context(dockerfile)[0]
-        run_buildkit_build(engine, source, params, progress, on_event=on_event,
-                           recorder=recorder, result_of=BuildResult.from_progress)
+        run_buildkit_build(engine, source, params, progress, on_event=on_event, recorder=recorder,
+                           result_of=BuildResult.from_progress,
+                           secrets={secret.id: secret.value for secret in given_secrets.values()}
+                           if given_secrets or secret_mounts(instructions) else None)
     elif not progress.finished:
         run_legacy_build(engine, archive, params, progress, pull=pull, on_event=on_event, recorder=recorder,
                          result_of=BuildResult.from_progress)
@@ -418,6 +441,24 @@ def refuse_what_legacy_cannot(dockerfile: str, instructions) -> None:
     for problem in builder_problems(dockerfile, instructions, LEGACY):
         if problem.rule in ("legacy-mount", "legacy-chmod", "heredoc"):
             raise DockerfileError(f"Line {problem.line}: {problem.message}.")
+
+
+_NO_SECRETS_WITHOUT_BUILDKIT = ("--secret: build secrets are served through BuildKit's build session, and {how}. "
+                                "Without BuildKit, COPY the value in a stage the final image does not keep.")
+
+
+def _secrets_not_given(instructions, given: dict) -> list[str]:
+    """A notice for each optional secret mount with no secret given (its file will be absent, as with
+    ``docker build``; a required one is refused before the build), and for each secret no step mounts (a
+    misspelt id, most likely)."""
+    mounts = secret_mounts(instructions)
+    notices = [f"Line {mount.line}: no --secret id={mount.id} was given, so {mount.target} will not exist in "
+               f"that step (give it with --secret id={mount.id},src=FILE or env=VARIABLE)."
+               for mount in mounts if not mount.required and mount.id not in given]
+    mounted = {mount.id for mount in mounts}
+    notices += [f"--secret id={secret_id}: no RUN --mount=type=secret,id={secret_id} reads it."
+                for secret_id in given if secret_id not in mounted]
+    return notices
 
 
 def _others_kept(keep_build_logs: int | None) -> int | None:

@@ -40,11 +40,12 @@ def _major(version: str) -> int:
     return int(match[0]) if match else 0
 
 
-def refuse_what_buildkit_cannot(dockerfile: str, instructions, engine: Engine) -> None:
+def refuse_what_buildkit_cannot(dockerfile: str, instructions, engine: Engine, secrets=()) -> None:
     """Raise :class:`DockerfileError` with one sentence for what this engine's BuildKit would reject, before
-    anything is sent: heredocs (Docker Engine < 23), secret and ssh mounts (they need a session),
-    ``RUN --network``, a ``# syntax=`` frontend image that is not on the engine."""
-    problems = builder_problems(dockerfile, instructions, BUILDKIT, engine_label(engine))
+    anything is sent: heredocs (Docker Engine < 23), ssh mounts (not served yet), a required secret mount
+    whose secret is not among ``secrets`` (ids), ``RUN --network``, a ``# syntax=`` frontend image that is
+    not on the engine."""
+    problems = builder_problems(dockerfile, instructions, BUILDKIT, engine_label(engine), secrets=list(secrets))
     for problem in problems:
         if problem.rule == "heredoc" and _major(engine.version) >= HEREDOC_ENGINE:
             continue
@@ -132,32 +133,47 @@ class CountingReader:
 
 
 def run_buildkit_build(engine: Engine, context, params: dict, progress: BuildKitProgress, *, on_event=None,
-                       recorder=None, result_of=None) -> None:
+                       recorder=None, result_of=None, secrets: dict[str, bytes] | None = None) -> None:
     """Send the build to BuildKit and follow its stream into ``progress``.
 
     ``context`` is a :class:`~dockmagic.operations.context_sync.SessionContext` (served through a build
-    session) or a tar file object (uploaded as the request's body).
+    session) or a tar file object (uploaded as the request's body). ``secrets`` (values by id; None: the
+    Dockerfile reads none) are served through a build session too, opened for them when the context is a
+    tar: BuildKit asks a session even for a secret it was not given (and then leaves an optional one out).
 
     Raises:
         BuildCancelled: on an interrupt, once the engine has cancelled the build (its running step's
         process ends at once) and the stream is closed; nothing is tagged.
     """
     session = None
-    if isinstance(context, SessionContext):
+    synced = isinstance(context, SessionContext)
+    if synced or secrets is not None:
         # The engine reports the bytes it receives itself ("transferring context"): nothing to count here.
-        session = BuildSession(engine, context.folders, context.key, fingerprints=context.fingerprints)
+        session = BuildSession(engine, context.folders if synced else {}, context.key if synced else uuid.uuid4().hex,
+                               fingerprints=context.fingerprints if synced else None, secrets=secrets)
         try:
             session.__enter__()
-        except EngineRefused as error:  # an engine that opens no session: the tar, as before
+        except EngineRefused as error:
             session = None
+            if secrets is not None:
+                if recorder:
+                    recorder.close()
+                progress.fail(f"The engine opened no build session ({error.summary}), and the build's secrets "
+                              "are served through one: build without --secret, or on an engine that opens "
+                              "sessions (Docker Engine 18.09 or newer)")
+                return
+            # An engine that opens no session: the tar, as before.
             progress.warnings.append(f"The engine opened no build session ({error.summary}): the context was "
                                      "uploaded as a tar, which BuildKit copies whole (the .dockerignore is "
                                      "applied by dockmagic, but a COPY . also gets the Dockerfile).")
+        if synced and session is None:
             context = context.archive()
     build_id = uuid.uuid4().hex
     params = dict(params, buildid=build_id)
     if session is not None:
-        params.update(session=session.id, remote="client-session")
+        params.update(session=session.id)
+    if session is not None and synced:
+        params.update(remote="client-session")
         body = b""
     else:
         body = CountingReader(context, progress.upload)
@@ -211,7 +227,7 @@ _ENGINE_ERRORS = (
      "this engine has no bridge network, and BuildKit's default network needs one: build with "
      "--network none (loopback only) or --network host"),
     (re.compile(r"no active sessions"),
-     "the build asked the client session for something dockmagic's does not serve yet (a secret, an ssh "
+     "the build asked the client session for something dockmagic's does not serve yet (an ssh "
      "agent, or a registry's token)"),
     (re.compile(r"unknown instruction: \w+"),
      "if that line is inside a heredoc (RUN <<EOF), heredocs need Docker Engine {heredoc} or newer, and {engine} "

@@ -9,7 +9,8 @@ itself, applies it as for ``docker build DIR``, and asks only for the files it d
 How: ``POST /session`` hands the connection to the engine, which then talks gRPC over HTTP/2 on it, as
 the client of services the client serves. gRPC's server (grpcio) listens on a private unix socket, and the
 connection is joined to it byte for byte. Served: the file sync (``DiffCopy``, packets in
-:mod:`dockmagic.parsing.fsutil_packets`) and the health check the engine calls to keep the session.
+:mod:`dockmagic.parsing.fsutil_packets`), the build's secrets (``GetSecret``, asked for while a
+``RUN --mount=type=secret`` step runs) and the health check the engine calls to keep the session.
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ import uuid
 
 from ..errors import BuildContextError
 from ..parsing import fsutil_packets as packets
-from ..parsing.protobuf_wire import WireDecodeError
+from ..parsing.protobuf_wire import WireDecodeError, bytes_field, fields
 from .context_sync import SyncedFile, SyncedFolder
 
 DIFF_COPY = "/moby.filesync.v1.FileSync/DiffCopy"
+GET_SECRET = "/moby.buildkit.secrets.v1.Secrets/GetSecret"
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
 SERVING = b"\x08\x01"  # grpc.health.v1.HealthCheckResponse {status: SERVING}
 CHUNK_BYTES = 256 * 1024
@@ -44,9 +46,12 @@ class BuildSession:
     ``fingerprints`` (a :class:`~dockmagic.operations.build_records.ContextFingerprints`) gets the SHA-256 of
     each file of the ``context`` folder the engine asks for."""
 
-    def __init__(self, engine, folders: dict[str, SyncedFolder], key: str, fingerprints=None):
+    def __init__(self, engine, folders: dict[str, SyncedFolder], key: str, fingerprints=None,
+                 secrets: dict[str, bytes] | None = None):
         self.engine = engine
         self.folders = folders
+        self.secrets = None if secrets is None else dict(secrets)  # None: no secret service at all
+        self.secrets_asked: list[str] = []  # the ids the engine asked for, in order
         self.key = key
         self.id = uuid.uuid4().hex
         self.errors: list[str] = []
@@ -77,6 +82,8 @@ class BuildSession:
             DIFF_COPY: grpc.stream_stream_rpc_method_handler(self._diff_copy, _same, _same),
             HEALTH_CHECK: grpc.unary_unary_rpc_method_handler(lambda request, context: SERVING, _same, _same),
         }
+        if self.secrets is not None:
+            services[GET_SECRET] = grpc.unary_unary_rpc_method_handler(self._get_secret, _same, _same)
         handlers = [grpc.method_handlers_generic_handler(method.split("/")[1], {method.split("/")[2]: handler})
                     for method, handler in services.items()]
         self._server = grpc.server(ThreadPoolExecutor(max_workers=4, thread_name_prefix="dockmagic-session"),
@@ -111,6 +118,23 @@ class BuildSession:
         if self._folder:
             shutil.rmtree(self._folder, ignore_errors=True)
             self._folder = None
+
+    # --- secrets ---
+
+    def _get_secret(self, request: bytes, context) -> bytes:
+        """``GetSecretRequest {string ID = 1}`` → ``GetSecretResponse {bytes data = 1}``; an id the build was
+        not given is NotFound, which BuildKit reads as "no such secret" (an optional mount is then absent)."""
+        import grpc
+
+        try:
+            secret_id = next((value for number, value in fields(request) if number == 1 and isinstance(value, bytes)),
+                             b"").decode()
+        except (WireDecodeError, UnicodeDecodeError):
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "undecodable GetSecretRequest")
+        self.secrets_asked.append(secret_id)
+        if secret_id not in self.secrets:
+            context.abort(grpc.StatusCode.NOT_FOUND, f"secret {secret_id} not found")
+        return bytes_field(1, self.secrets[secret_id])
 
     # --- file sync ---
 

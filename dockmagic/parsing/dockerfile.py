@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import io
+import posixpath
 import re
 import shlex
 from collections.abc import Sequence
@@ -319,11 +320,42 @@ def syntax_frontend(text: str) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class SecretMount:
+    """A ``RUN --mount=type=secret``: the secret's ``id`` (BuildKit's default: the target's file name), where
+    the step reads it, and whether the build fails without it (``required=true``; else the file is absent)."""
+
+    line: int
+    id: str
+    target: str
+    required: bool
+
+
+def secret_mounts(instructions: list[Instruction]) -> list[SecretMount]:
+    """The secret mounts of the RUN instructions, in file order."""
+    mounts = []
+    for instruction in instructions:
+        if instruction.keyword != "RUN":
+            continue
+        for flag in instruction.flags:
+            kind = _SESSION_MOUNT.match(flag)
+            if not kind or kind[1] != "secret":
+                continue
+            options = dict(part.partition("=")[::2] for part in flag[len("--mount="):].split(","))
+            target = options.get("target") or options.get("dst") or options.get("destination") or ""
+            secret_id = options.get("id") or posixpath.basename(target)
+            mounts.append(SecretMount(instruction.line, secret_id, target or f"/run/secrets/{secret_id}",
+                                      options.get("required", "false").lower() in ("true", "1", "")))
+    return mounts
+
+
 def builder_problems(text: str, instructions: list[Instruction], builder: str,
-                     engine: str = "") -> list[Problem]:
+                     engine: str = "", secrets: list[str] | None = None) -> list[Problem]:
     """What ``builder`` (``legacy`` or ``buildkit``) of this project's engines would reject, by line.
 
-    ``engine`` names the engine (``Docker Engine 20.10.24``) in the sentences."""
+    ``engine`` names the engine (``Docker Engine 20.10.24``) in the sentences. ``secrets`` are the ids of
+    the secrets the build is given (None: not known, as for ``--check``): a required secret mount whose
+    secret is not among them is a problem."""
     problems = []
     where = f" ({engine} is there)" if engine else ""
     frontend = syntax_frontend(text)
@@ -350,16 +382,21 @@ def builder_problems(text: str, instructions: list[Instruction], builder: str,
         if builder == BUILDKIT and instruction.keyword == "RUN":
             for flag in flags:
                 kind = _SESSION_MOUNT.match(flag)
-                if kind:
-                    problems.append(Problem(instruction.line, "needs-session", (
-                        f"RUN --mount=type={kind[1]} needs the client session to serve "
-                        f"{'secrets' if kind[1] == 'secret' else 'an ssh agent'}, which dockmagic's does not do "
-                        "yet: pass the value as a build argument, or COPY it in a stage the final image does "
-                        "not keep")))
+                if kind and kind[1] == "ssh":
+                    problems.append(Problem(instruction.line, "ssh-mount", (
+                        "RUN --mount=type=ssh needs the client session to forward an ssh agent, which "
+                        "dockmagic's does not do yet: fetch with a token given as a secret (--secret) "
+                        "instead")))
                 if flag.startswith("--network="):
                     problems.append(Problem(instruction.line, "run-network", (
                         "RUN --network is not known to this engine's built-in Dockerfile frontend: give the "
                         "build's --network instead (host or none)")))
+    if builder == BUILDKIT:
+        for mount in secret_mounts(instructions):
+            if mount.required and mount.id not in (secrets or ()):
+                problems.append(Problem(mount.line, "missing-secret", (
+                    f"RUN --mount=type=secret,id={mount.id} is required=true, and no secret {mount.id!r} was "
+                    f"given: build with --secret id={mount.id},src=FILE (or env=VARIABLE)")))
     return problems
 
 

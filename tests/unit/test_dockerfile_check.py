@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dockmagic.parsing.dockerfile import find_problems
+from dockmagic.parsing.dockerfile import SecretMount, builder_problems, find_problems, secret_mounts
 
 
 def rules(text: str) -> list[tuple[int, str]]:
@@ -98,11 +98,14 @@ def test_flags_and_command():
 
 @pytest.mark.parametrize("builder, rules_expected", [
     ("legacy", {"heredoc", "legacy-mount", "legacy-chmod"}),
-    ("buildkit", {"heredoc", "needs-session", "syntax-frontend"}),
+    ("buildkit", {"heredoc", "ssh-mount", "missing-secret", "syntax-frontend"}),
 ])
 def test_what_each_builder_rejects(builder, rules_expected):
+    # An optional secret (BuildKit's default) given no value is no problem: its file is absent, as with the CLI.
     text = ("# syntax=docker/dockerfile:1\nFROM busybox\nRUN <<EOF\ntrue\nEOF\nCOPY --chmod=755 a /a\n"
-            "RUN --mount=type=secret,id=token cat /run/secrets/token\n")
+            "RUN --mount=type=secret,id=token cat /run/secrets/token\n"
+            "RUN --mount=type=secret,id=pypi,required=true cat /run/secrets/pypi\n"
+            "RUN --mount=type=ssh git clone git@example.org:x.git\n")
     found = {p.rule for p in find_problems(text, builder, "Docker Engine 20.10.24")[1]}
     assert found == rules_expected
     heredoc = next(p for p in find_problems(text, builder, "Docker Engine 20.10.24")[1] if p.rule == "heredoc")
@@ -116,3 +119,18 @@ def test_a_quoted_heredoc_marker_is_text():
     instructions = find_problems(text)[0]
     assert [(i.keyword, i.line, i.heredocs) for i in instructions] == [
         ("FROM", 1, ()), ("RUN", 2, ()), ("RUN", 6, ("\tbody",))]
+
+
+def test_secret_mounts_as_buildkit_reads_them():
+    text = ("FROM busybox\nRUN --mount=type=secret,id=token cat /run/secrets/token\n"
+            "RUN --mount=type=cache,target=/c --mount=type=secret,target=/root/.netrc,required=true true\n"
+            "RUN --mount=type=secret,id=pypi,dst=/etc/pip.conf,required pip install x\n")
+    assert secret_mounts(find_problems(text)[0]) == [
+        SecretMount(2, "token", "/run/secrets/token", False),
+        SecretMount(3, ".netrc", "/root/.netrc", True),  # no id: the target's file name
+        SecretMount(4, "pypi", "/etc/pip.conf", True),
+    ]
+    missing = [p for p in builder_problems(text, find_problems(text)[0], "buildkit", secrets=["pypi"])
+               if p.rule == "missing-secret"]
+    assert [(p.line, p.message.split(",")[1]) for p in missing] == [(3, "id=.netrc is required=true")]
+    assert "--secret id=.netrc,src=FILE (or env=VARIABLE)" in missing[0].message
