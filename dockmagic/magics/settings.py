@@ -6,7 +6,6 @@ it at once with a sentence saying what is allowed, instead of a magic failing la
 
 from __future__ import annotations
 
-import inspect
 import math
 import os
 import re
@@ -157,17 +156,10 @@ class DockMagic(SingletonConfigurable):
         return self._store
 
     def build_log_options(self) -> dict:
-        """The build operation's keywords for its full logs: where they go and how many are kept.
-
-        The count is passed only to a build operation that takes ``keep_build_logs``."""
-        from ..operations.build import build
-
-        options = {"log_dir": self.log_dir or None}
-        if "records_dir" in inspect.signature(build).parameters:
-            options["records_dir"] = self.build_records_dir or None
-        if "keep_build_logs" in inspect.signature(build).parameters:
-            options["keep_build_logs"] = self.build_logs_kept
-        return options
+        """The build operation's keywords for its full logs and its records: where they go and how many
+        logs are kept."""
+        return {"log_dir": self.log_dir or None, "records_dir": self.build_records_dir or None,
+                "keep_build_logs": self.build_logs_kept}
 
     def connect(self) -> Engine:
         """Connect to the configured engine now (raises EngineUnavailable with what was tried)."""

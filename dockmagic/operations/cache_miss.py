@@ -13,6 +13,7 @@ says so.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import posixpath
 import re
 import shlex
@@ -41,20 +42,21 @@ class PlacedInstruction:
         return self.instruction.keyword
 
 
-def placed_instructions(dockerfile: str) -> list[PlacedInstruction]:
+@functools.lru_cache(maxsize=32)  # a build asks for its own Dockerfile's several times, and its record's
+def placed_instructions(dockerfile: str) -> tuple[PlacedInstruction, ...]:
     placed, stage, position = [], -1, 0
     for instruction in parse_dockerfile(dockerfile):
         if instruction.keyword == "FROM":
             stage, position = stage + 1, 0
         placed.append(PlacedInstruction(instruction, stage, position))
         position += 1
-    return placed
+    return tuple(placed)
 
 
 def step_places(dockerfile: str, steps: Sequence) -> list[PlacedInstruction] | None:
     """The instruction of each step (a legacy build has a step for each, a BuildKit build none for the
     global ARGs), or None when they do not line up."""
-    placed = placed_instructions(dockerfile)
+    placed = list(placed_instructions(dockerfile))
     if len(steps) == len(placed) - sum(1 for p in placed if p.stage == -1):
         placed = [p for p in placed if p.stage != -1]
     return placed if len(steps) == len(placed) else None

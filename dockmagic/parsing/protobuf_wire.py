@@ -19,6 +19,8 @@ class WireDecodeError(ValueError):
 
 def read_varint(data: bytes, pos: int) -> tuple[int, int]:
     """The varint at ``pos`` and the position after it."""
+    if pos < len(data) and data[pos] < 0x80:  # one byte: most keys and lengths
+        return data[pos], pos + 1
     result = shift = 0
     while True:
         if pos >= len(data):
