@@ -55,12 +55,12 @@ def main() -> str:
         assert kernel.run("%load_ext dockmagic").status == "ok"
         # Warm the cache and both paths once.
         cli_build(folder_a, tag + "-a")
-        assert kernel.run(magic_cell(f"-t {tag}-a", cached_dockerfile)).status == "ok"
+        assert kernel.run(magic_cell(f"-t {tag}-a", cached_dockerfile), cell_id="cached").status == "ok"
 
         cached_cli, cached_magic = [], []
         for _ in range(args.runs):
             cached_cli.append(cli_build(folder_a, tag + "-a"))
-            run = kernel.run(magic_cell(f"-t {tag}-a", cached_dockerfile))
+            run = kernel.run(magic_cell(f"-t {tag}-a", cached_dockerfile), cell_id="cached")
             assert run.status == "ok", run.outputs
             cached_magic.append(run.seconds)
 
@@ -68,7 +68,8 @@ def main() -> str:
         busiest_per_run = []
         for _ in range(args.runs):
             lines_cli.append(cli_build(folder_b, tag + "-b", no_cache=True))
-            run = kernel.run(magic_cell(f"-t {tag}-b --no-cache", lines_dockerfile), sample_memory=True)
+            run = kernel.run(magic_cell(f"-t {tag}-b --no-cache", lines_dockerfile), sample_memory=True,
+                             cell_id="lines")
             assert run.status == "ok", run.outputs
             lines_magic.append(run.seconds)
             counts.append(len(run.comm_messages))

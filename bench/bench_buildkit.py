@@ -99,7 +99,8 @@ class Case:
             self.times["kernel floor"].append(run.seconds)
 
         def magic():
-            run = kernel.run(magic_cell(self.dockerfile, self.tag, self.no_cache), sample_memory=sample_memory)
+            run = kernel.run(magic_cell(self.dockerfile, self.tag, self.no_cache), sample_memory=sample_memory,
+                             cell_id=f"magic {self.name}")
             assert run.status == "ok", run.outputs
             self.times["magic"].append(run.seconds)
             self.kernel_runs.append(run)
@@ -147,7 +148,7 @@ def main() -> str:
                           "as _floor_build\nfrom dockmagic.engine import connect\n_api = connect()._api").status == "ok"
         # Fill the cache for (a) and warm every path once, untimed.
         floor_build(api, CACHED, tag + "-a", no_cache=False)
-        assert kernel.run(magic_cell(CACHED, tag + "-a", False)).status == "ok"
+        assert kernel.run(magic_cell(CACHED, tag + "-a", False), cell_id="magic (a) cached").status == "ok"
         in_process_build(CACHED, tag + "-a", False)
         for order in range(args.cached_runs):
             cases["a"].run(api, kernel, order)
@@ -211,7 +212,8 @@ shared with other work). The docker CLI here cannot use BuildKit (no buildx), so
 request, `POST /build?version=2` with the same context tar, networkmode none, pull=0 and the same tag,
 posted with docker-py's low-level APIClient and its stream read to the end, decoding nothing, timed twice:
 in-process, and as a cell of the same Jupyter kernel (so that a cell's own cost is on both sides). `%%dockerfile`
-ran in that kernel with its live widget (ratio to the floor cell, and to the in-process floor);
+ran in that kernel with its live widget, each case as one notebook cell run again (sent with a cell id, as
+JupyterLab sends it; ratio to the floor cell, and to the in-process floor);
 `build()` is `dockmagic.build(builder="buildkit")` in-process (ratio to the in-process floor).
 Ratios are the median of the ratios of adjacent runs (fairer than a ratio of medians on a loaded machine).
 The temporary folder ({tempfile.gettempdir()}) held {temp_entries:,} entries: listing them, as dockmagic does

@@ -31,9 +31,17 @@ def kernel(tmp_path_factory):
         manager.shutdown_kernel(now=True)
 
 
-def run_cell(client, code: str, timeout: float = 120) -> dict:
-    """Run ``code``; return its status and the iopub messages it caused, each with its arrival time."""
-    msg_id = client.execute(code)
+def run_cell(client, code: str, timeout: float = 120, cell_id: str | None = None) -> dict:
+    """Run ``code`` (as the notebook cell ``cell_id``, which JupyterLab and Notebook 7 send in the request's
+    metadata); return its status and the iopub messages it caused, each with its arrival time."""
+    if cell_id is None:
+        msg_id = client.execute(code)
+    else:
+        content = {"code": code, "silent": False, "store_history": True, "user_expressions": {},
+                   "allow_stdin": False, "stop_on_error": True}
+        request = client.session.msg("execute_request", content, metadata={"cellId": cell_id})
+        client.shell_channel.send(request)
+        msg_id = request["header"]["msg_id"]
     started = time.monotonic()
     messages = []
     while True:
@@ -116,3 +124,32 @@ def test_a_longer_build_is_shown_while_it_runs_then_updated_to_its_end(kernel, t
     assert last_header["state"] == "done"
     shown = [m["msg_type"] for m in ran["messages"] if m["msg_type"] in ("display_data", "update_display_data")]
     assert shown == ["display_data", "update_display_data"]  # the saved snapshot is replaced by the ended one
+
+
+def widget_shown(messages) -> str:
+    (shown,) = [m for m in messages if m["msg_type"] == "display_data"]
+    return shown["content"]["data"][WIDGET_MIME]["model_id"]
+
+
+def test_a_cell_run_again_shows_its_build_in_the_widget_of_its_earlier_run(kernel, tag, unique_name):
+    cell = f"%%dockerfile -t {tag}\nFROM busybox\nRUN echo {tag} > /marker\n"
+    cell_id = unique_name("cell")
+    first = run_cell(kernel, cell, cell_id=cell_id)
+    assert first["status"] == "ok"
+    model = widget_shown(first["messages"])
+    again = run_cell(kernel, cell, cell_id=cell_id)
+    assert again["status"] == "ok"
+    # No new widget: the earlier one, its state replaced in one message, shown again.
+    assert build_widget_opens(again["messages"]) == [] and widget_shown(again["messages"]) == model
+    (update,) = widget_updates(again["messages"], model)
+    header = update["content"]["data"]["state"]["header"]
+    first_header = build_widget_opens(first["messages"])[0]["content"]["data"]["state"]["header"]
+    assert header["state"] == "done" and header["log_dir"] != first_header["log_dir"]
+    # Another cell, and two builds in one run of a cell, each get a widget of their own.
+    other = run_cell(kernel, cell, cell_id=cell_id + "-other")
+    assert len(build_widget_opens(other["messages"])) == 1 and widget_shown(other["messages"]) != model
+    twice = run_cell(kernel, "for _ in range(2):\n    get_ipython().run_cell_magic('dockerfile', "
+                             f"'-t {tag}', 'FROM busybox\\nRUN echo {tag} > /marker\\n')", cell_id=cell_id)
+    models = [m["content"]["data"][WIDGET_MIME]["model_id"] for m in twice["messages"]
+              if m["msg_type"] == "display_data"]
+    assert len(models) == 2 and models[0] == model and models[1] != model

@@ -75,15 +75,16 @@ class BuildMagics(DockmagicMagics):
             return self._check(cell, args)
         if self.settings.replaying:
             return self._replay_cell(args)
+        cell_id = self._cell_id()
         options = dict(
             tags=args.tag, context=args.context, build_args=parse_key_values(args.build_arg, "--build-arg"),
             labels=parse_key_values(args.label, "--label"), target=args.target, no_cache=args.no_cache,
             pull=args.pull, network=self.network(args.network), record=args.record or self._recording_path(),
             context_warning_bytes=self.settings.context_warning_bytes, **self.settings.build_log_options(),
-            builder=args.builder, builder_setting=self.settings.builder, cache_key=self._cell_id(),
+            builder=args.builder, builder_setting=self.settings.builder, cache_key=cell_id,
             secrets=args.secret,
         )
-        shown = BuildDisplay(self.settings, quiet=args.quiet)
+        shown = BuildDisplay(self.settings, quiet=args.quiet, cell=(cell_id, self.shell.execution_count))
         try:
             result = build(cell, engine=self.settings.engine(), **shown.build_options(), **options)
         except (DockerBuildError, BuildCancelled) as error:

@@ -22,10 +22,16 @@ class BuildDisplay:
     Pass :meth:`build_options` to the build operation, then call :meth:`finish` with its result, whether
     the build succeeded, failed or was cancelled: the widget shows its final state, the text its summary.
     The widget appears ``SHOW_LIVE_AFTER_SECONDS`` after the build started, or at its end if that is sooner.
+
+    ``cell`` (the notebook cell's id and the execution count) lets a cell run again show its build in the
+    widget of its earlier run, whose output the notebook has just cleared: a cell rebuilt fifty times holds
+    one widget, in the kernel and in the saved notebook, not fifty.
     """
 
-    def __init__(self, settings, quiet: bool = False, show_after: float = SHOW_LIVE_AFTER_SECONDS):
+    def __init__(self, settings, quiet: bool = False, show_after: float = SHOW_LIVE_AFTER_SECONDS,
+                 cell: tuple[str | None, int] | None = None):
         self.live = not quiet and settings.live_view and in_notebook_kernel()
+        self.cell = cell if cell is not None and cell[0] else None
         self.view = None
         self.handle = None
         self.printer = None
@@ -59,9 +65,22 @@ class BuildDisplay:
         with self._lock:
             if self.view is not None or self._progress is None:
                 return False
-            self.view = LiveBuildView(self._progress)
+            self.view = LiveBuildView(self._progress, widget=self._earlier_widget())
+            if self.cell is not None:
+                _cell_widgets[self.cell[0]] = (self.cell[1], self.view.widget)
             self.handle = display(self.view, display_id=True)
             return True
+
+    def _earlier_widget(self):
+        """The widget of this cell's earlier run, if it is still open (never one this run shows already:
+        two builds in one run are two outputs)."""
+        if self.cell is None:
+            return None
+        cell_id, count = self.cell
+        count_then, widget = _cell_widgets.get(cell_id, (None, None))
+        if widget is None or count_then == count or widget.comm is None:
+            return None
+        return widget
 
     def finish(self, result) -> None:
         """Show the build's end: the widget's last state (closed, kept in the saved notebook) or the text."""
@@ -75,6 +94,10 @@ class BuildDisplay:
             self.handle.update(self.view)
         if self.printer is not None and result is not None and result.progress is not None:
             self.printer.finish(result.progress)
+
+
+# The build widget each notebook cell showed last, with the execution count of that run, by cell id.
+_cell_widgets: dict[str, tuple[int, object]] = {}
 
 
 class _Discard:

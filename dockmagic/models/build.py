@@ -224,6 +224,10 @@ class ObservedBuild:
     def subscribe(self, listener: Callable) -> None:
         self._listeners.append(listener)
 
+    def unsubscribe(self, listener: Callable) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
     def _changed(self) -> None:
         self.version += 1
         for listener in self._listeners:

@@ -41,8 +41,16 @@ class BuildWidget(anywidget.AnyWidget):
     log_tails = traitlets.Dict().tag(sync=True)
 
 
+# The view that keeps each widget, by the widget's model id: a widget shown again for a later build (the
+# same cell run again) answers the page's requests for log lines from that build only.
+_keepers: dict[str, LiveBuildView] = {}
+
+
 class LiveBuildView:
-    """Keeps a :class:`BuildWidget` in step with a :class:`BuildProgress`, throttled."""
+    """Keeps a :class:`BuildWidget` in step with a :class:`BuildProgress`, throttled.
+
+    ``widget``: an earlier build's widget to show this build in (its whole state is replaced, in one
+    message); by default, a new one."""
 
     def __init__(self, progress: BuildProgress, widget: BuildWidget | None = None,
                  interval: float = FLUSH_INTERVAL_SECONDS):
@@ -54,12 +62,27 @@ class LiveBuildView:
         self._sent_version = progress.version
         if widget is None:
             widget = BuildWidget(**self._state())
+        else:
+            earlier = _keepers.get(widget.model_id)
+            if earlier is not None:
+                earlier.release()
+            state = {"log_delta": {}, "log_tails": {}, **self._state()}
+            with widget.hold_sync():
+                for name, value in state.items():
+                    setattr(widget, name, value)
         self.widget = widget
+        _keepers[widget.model_id] = self
         self._throttle = Throttle(self._send, interval)
         progress.subscribe(self._on_change)
         if progress.version != self._sent_version:  # it changed while the widget was made
             self._on_change(progress)
         self.widget.on_msg(self._on_message)
+
+    def release(self) -> None:
+        """Stop keeping the widget: a later build's view takes it over."""
+        self._throttle.cancel()
+        self.progress.unsubscribe(self._on_change)
+        self.widget.on_msg(self._on_message, remove=True)
 
     @property
     def interval(self) -> float:

@@ -87,3 +87,33 @@ def test_no_pending_rows_when_the_engine_counts_otherwise(tmp_path):
     apply(progress, [{"stream": "Step 1/2 : FROM busybox AS base"}, {"stream": "\n"}])
     assert pending_steps(progress) == []
     assert [row["state"] for row in view.widget.steps] == ["running"]
+
+
+def test_a_widget_shown_again_for_a_later_build_holds_that_build_only(tmp_path):
+    # A notebook cell run again shows its build in its earlier run's widget (magics/display.py).
+    first = BuildProgress(str(tmp_path / "one"))
+    apply(first, [{"stream": "Step 1/2 : FROM busybox\n"}, {"stream": " ---> abc\n"},
+                  {"stream": "Step 2/2 : RUN echo first\n"}, {"stream": "first build's line\n"},
+                  {"stream": " ---> def\n"}, {"aux": {"ID": "sha256:" + "d" * 64}},
+                  {"stream": "Successfully built def\n"}])
+    first.finish()
+    earlier = LiveBuildView(first, interval=0)
+    widget = earlier.widget
+    assert widget.log_tails and widget.header["state"] == "done"
+    second = BuildProgress(str(tmp_path / "two"))
+    second.planned_instructions = ["FROM busybox", "RUN echo second"]
+    sent = []
+    widget.comm.send = lambda data=None, metadata=None, buffers=None: sent.append(data)
+    later = LiveBuildView(second, widget=widget, interval=0)
+    assert later.widget is widget
+    # One message replaces the whole state: the earlier build's rows, lines and tails are gone.
+    assert len(sent) == 1
+    assert widget.header["state"] == "building" and widget.header["log_dir"] == str(tmp_path / "two")
+    assert [row["instruction"] for row in widget.steps] == ["FROM busybox", "RUN echo second"]
+    assert widget.log_tails == {} and widget.log_delta == {}
+    # Only the later view answers the page's requests for lines, and the earlier build no longer drives it.
+    assert widget._msg_callbacks.callbacks == [later._on_message]
+    apply(first, [{"stream": "late line of the first build\n"}])
+    assert len(sent) == 1
+    apply(second, [{"stream": "Step 1/2 : FROM busybox\n"}])
+    assert len(sent) == 2
