@@ -334,7 +334,9 @@ class StepRow {
     this.line.append(this.caret, this.number, this.instruction, this.state, this.time, this.layer);
     this.line.addEventListener("click", () => { if (!this.pending) onToggle(); });
     this.line.addEventListener("keydown", (e) => {
-      if (!this.pending && (e.key === "Enter" || e.key === " ")) { e.preventDefault(); onToggle(); }
+      // Plain Enter or Space only: Shift+Enter and Ctrl+Enter stay the notebook's (run the cell).
+      const plain = !e.shiftKey && !e.ctrlKey && !e.metaKey && !e.altKey;
+      if (!this.pending && plain && (e.key === "Enter" || e.key === " ")) { e.preventDefault(); onToggle(); }
     });
     this.note = el("div", "dm-row-note");      // skipped's reason, the clipped log, byte progress
     this.body = el("div", "dm-step-body");
