@@ -3,6 +3,8 @@ the new build is shown in the widget of the earlier run, with the new build's ro
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from .conftest import NotebookPage, screenshot
@@ -44,7 +46,14 @@ def test_a_cell_run_again_shows_the_new_build_and_its_log(lab, page, unique_name
         arg=[".jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell:nth-child(2) .dockmagic-build", first_image],
         timeout=120000)
     assert output.locator(".dockmagic-build").count() == 1
+    second_image = build.locator(".dm-image-id").text_content()
     second_line = run_line()
     assert second_line != first_line
     screenshot(page, "build-cell-run-again", build)
     notebook.wait_idle()
+    # Saved with its widget state (as this server is set up to): the cell's one build widget, not one a run.
+    notebook.save()
+    saved = json.loads((lab.root / "again.ipynb").read_text())
+    models = saved["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]["state"].values()
+    builds = [model for model in models if "header" in model["state"]]
+    assert len(builds) == 1 and builds[0]["state"]["header"]["image_id"] in second_image
