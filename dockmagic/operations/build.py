@@ -333,7 +333,8 @@ def build(
     recorder = _Recorder(record, dockerfile, engine, chosen, target) if record and not progress.finished else None
     if chosen == BUILDKIT and not progress.finished:
         params["pull"] = False  # the bases were pulled through the engine's pull API above
-        # A folder goes through a build session, as the CLI sends it; a Dockerfile alone needs none.
+        # A folder goes through a build session, as the CLI sends it; a Dockerfile alone is uploaded (with a
+        # session beside it only for its secrets).
         source = SessionContext(dockerfile, context, fingerprints) if context is not None else \
             make_context(dockerfile)[0]
         run_buildkit_build(engine, source, params, progress, on_event=on_event, recorder=recorder,

@@ -158,9 +158,9 @@ def run_buildkit_build(engine: Engine, context, params: dict, progress: BuildKit
             if secrets is not None:
                 if recorder:
                     recorder.close()
-                progress.fail(f"The engine opened no build session ({error.summary}), and the build's secrets "
-                              "are served through one: build without --secret, or on an engine that opens "
-                              "sessions (Docker Engine 18.09 or newer)")
+                progress.fail(f"The engine opened no build session ({error.summary}), and the Dockerfile's "
+                              "secret mounts are served through one: build on an engine that opens sessions "
+                              "(Docker Engine 18.09 or newer), or without RUN --mount=type=secret")
                 return
             # An engine that opens no session: the tar, as before.
             progress.warnings.append(f"The engine opened no build session ({error.summary}): the context was "
