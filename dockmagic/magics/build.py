@@ -32,7 +32,7 @@ class BuildMagics(DockmagicMagics):
     @builder_option
     @argument("--secret", action="append", default=[], metavar="id=NAME[,src=FILE|,env=VAR]",
               help="Give RUN --mount=type=secret,id=NAME a secret (repeatable): a file, or a variable of the "
-              "kernel's environment (id=NAME alone: the variable NAME). BuildKit only; never in the image.")
+              "kernel's environment (id=NAME alone: the variable NAME). Never in the image.")
     @argument("--label", action="append", default=[], metavar="K=V", help="Add a label to the image (repeatable).")
     @out_option("the build's result (with --check: the check)")
     @quiet_option

@@ -33,7 +33,7 @@ from .build_choice import BUILDKIT, choose_builder
 from .build_legacy import run_legacy_build
 from .build_logs import KEEP_BUILD_LOGS, default_log_root, keep_while_alive, new_log_folder, prune_build_logs
 from .build_records import ContextFingerprints, RecordStore, record_keys
-from .build_secrets import parse_secrets
+from .build_secrets import add_podman_secrets, parse_secrets
 from .cache_miss import BUILD_WIDE_REASONS, explain_build, step_places
 from .context import (
     DOCKERFILE_NAME,
@@ -248,7 +248,8 @@ def build(
     ``secrets`` are given as ``docker build --secret`` takes them (``id=token,src=FILE``, ``id=token,env=VAR``,
     or ``id=API_TOKEN`` for the variable of that name); a ``RUN --mount=type=secret,id=token`` step reads
     one at ``/run/secrets/token``. BuildKit asks for them while the step runs (they are in no layer, no
-    cache key and no recording); the legacy builder and Podman's compatible API take none.
+    cache key and no recording). Podman's compatible API takes them inside the context's tar, as podman-remote
+    sends them, and moves them out of the context before the build; Docker's legacy builder takes none.
     """
     instructions = check_buildable(dockerfile)
     given_secrets = parse_secrets(secrets)
@@ -279,14 +280,17 @@ def build(
         if summary is not None and records is not None else None
     if chosen == BUILDKIT:
         refuse_what_buildkit_cannot(dockerfile, instructions, engine, given_secrets)
-    elif given_secrets:
-        raise InvalidInput(_NO_SECRETS_WITHOUT_BUILDKIT.format(
-            how="Podman builds with buildah through its compatible API, which dockmagic passes no secrets to"
-            if engine.is_podman else "the legacy builder takes none (build with --builder buildkit)"))
+    elif given_secrets and not engine.is_podman:
+        raise InvalidInput("--secret: the legacy builder takes no secrets: build with --builder buildkit (they "
+                           "are served through its build session), or COPY the value in a stage the final "
+                           "image does not keep.")
     elif not engine.is_podman:
         refuse_what_legacy_cannot(dockerfile, instructions)
+    else:  # buildah takes secret mounts too: a required one with no secret is refused as with BuildKit
+        refuse_missing_secrets(dockerfile, instructions, given_secrets)
     # The legacy builder (and Podman) get a tar; BuildKit asks for the files through a session.
     archive = None if chosen == BUILDKIT else make_context(dockerfile, context, fingerprints)[0]
+    podman_secrets = add_podman_secrets(archive, given_secrets) if archive is not None and given_secrets else None
     # A folder per build: logs are step-001.log, ..., so two builds sharing one folder (two at once, or
     # one after another) would append to each other's logs.
     log_root = log_dir or default_log_root()
@@ -304,7 +308,7 @@ def build(
     if chosen != BUILDKIT:  # BuildKit's model has its own rows for the instructions still to come
         progress.planned_instructions = [instruction.written for instruction in instructions]
     progress.warnings.extend(context_warnings)
-    if chosen == BUILDKIT:
+    if chosen == BUILDKIT or engine.is_podman:
         early_warnings.extend(_secrets_not_given(instructions, given_secrets))
     if early_warnings:
         progress.warnings.extend(early_warnings)
@@ -324,6 +328,8 @@ def build(
         params["buildargs"] = json.dumps(build_args)
     if labels:
         params["labels"] = json.dumps(labels)
+    if podman_secrets:
+        params["secrets"] = json.dumps(podman_secrets)
 
     if chosen == BUILDKIT:
         try:
@@ -444,8 +450,11 @@ def refuse_what_legacy_cannot(dockerfile: str, instructions) -> None:
             raise DockerfileError(f"Line {problem.line}: {problem.message}.")
 
 
-_NO_SECRETS_WITHOUT_BUILDKIT = ("--secret: build secrets are served through BuildKit's build session, and {how}. "
-                                "Without BuildKit, COPY the value in a stage the final image does not keep.")
+def refuse_missing_secrets(dockerfile: str, instructions, given: dict) -> None:
+    """Raise :class:`DockerfileError` for a ``required=true`` secret mount whose secret is not ``given``."""
+    for problem in builder_problems(dockerfile, instructions, BUILDKIT, secrets=list(given)):
+        if problem.rule == "missing-secret":
+            raise DockerfileError(f"Line {problem.line}: {problem.message}.")
 
 
 def _secrets_not_given(instructions, given: dict) -> list[str]:

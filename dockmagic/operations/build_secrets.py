@@ -9,7 +9,10 @@ variable is said up front.
 
 from __future__ import annotations
 
+import io
 import os
+import tarfile
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -84,3 +87,20 @@ def parse_secrets(specs: Iterable[str] | None) -> dict[str, BuildSecret]:
             raise InvalidInput(f"--secret id={secret.id} is given twice: give each secret once.")
         secrets[secret.id] = secret
     return secrets
+
+
+def add_podman_secrets(archive, secrets: dict[str, BuildSecret]) -> list[str]:
+    """Put each secret in the context tar ``archive`` (a seekable file, left at its start) under a name of
+    its own, and return the ``secrets`` a Podman build takes for them (``id=NAME,src=FILE``): Podman's
+    compatible API reads them from the uploaded context, as podman-remote sends them, and moves them out of
+    the context before the build (a ``COPY .`` does not get them)."""
+    specs = []
+    with tarfile.open(fileobj=archive, mode="a", format=tarfile.PAX_FORMAT) as tar:
+        for secret in secrets.values():
+            name = f".dockmagic-secret-{uuid.uuid4().hex}"
+            entry = tarfile.TarInfo(name)
+            entry.size, entry.mode = len(secret.value), 0o600
+            tar.addfile(entry, io.BytesIO(secret.value))
+            specs.append(f"id={secret.id},src={name}")
+    archive.seek(0)
+    return specs
