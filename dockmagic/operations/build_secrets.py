@@ -2,9 +2,10 @@
 ``id=NAME,env=VARIABLE`` (a variable of the kernel's environment), or ``id=NAME`` alone (the variable NAME).
 
 A RUN step reads one with ``RUN --mount=type=secret,id=NAME`` (at ``/run/secrets/NAME``). BuildKit asks the
-build session for it while that step runs: the value never goes into the request, the image, the build
-cache or dockmagic's recordings. Each is read once, before anything is sent, so that a missing file or
-variable is said up front.
+build session for it while that step runs; Podman's compatible API takes it inside the context's tar and
+moves it out of the context before the build. Either way it goes into no image, no build cache and none of
+dockmagic's recordings. Each is read once, before anything is sent, so that a missing file or variable is
+said up front.
 """
 
 from __future__ import annotations

@@ -39,11 +39,8 @@ class BuildWidget(anywidget.AnyWidget):
     steps = traitlets.List().tag(sync=True)
     log_delta = traitlets.Dict().tag(sync=True)
     log_tails = traitlets.Dict().tag(sync=True)
-
-
-# The view that keeps each widget, by the widget's model id: a widget shown again for a later build (the
-# same cell run again) answers the page's requests for log lines from that build only.
-_keepers: dict[str, LiveBuildView] = {}
+    # The LiveBuildView that keeps it in step (not synced: the kernel's side only).
+    keeper = None
 
 
 class LiveBuildView:
@@ -63,15 +60,16 @@ class LiveBuildView:
         if widget is None:
             widget = BuildWidget(**self._state())
         else:
-            earlier = _keepers.get(widget.model_id)
-            if earlier is not None:
-                earlier.release()
+            # A widget shown again for a later build (the same cell run again) answers the page's requests
+            # for log lines from that build only.
+            if widget.keeper is not None:
+                widget.keeper.release()
             state = {"log_delta": {}, "log_tails": {}, **self._state()}
             with widget.hold_sync():
                 for name, value in state.items():
                     setattr(widget, name, value)
         self.widget = widget
-        _keepers[widget.model_id] = self
+        widget.keeper = self
         self._throttle = Throttle(self._send, interval)
         progress.subscribe(self._on_change)
         if progress.version != self._sent_version:  # it changed while the widget was made
