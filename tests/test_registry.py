@@ -31,6 +31,7 @@ from dockmagic.engine import connect
 from dockmagic.errors import DockmagicError
 from dockmagic.models.transfer import PUSH, TransferProgress
 from dockmagic.operations import registry
+from dockmagic.operations.replay import replay_build
 
 from .conftest import docker_cli
 
@@ -222,6 +223,29 @@ def test_a_legacy_build_from_the_registry_pulls_the_base_in_its_from_step(engine
     assert from_step.instruction == f"FROM {base}"
     assert "Pulling from" in from_step.log and "Pull complete" in from_step.log
     assert engine.inspect_image(f"{name}-built:1")
+
+
+def test_a_buildkit_build_from_a_missing_base_pulls_it_then_builds_once(engine, unique_name, cleanup, tmp_path):
+    # The build is sent while its base is looked for; the base is missing, so that first request is cancelled
+    # unread, the base pulled through the engine, and the build sent again: one build, as the user sees it.
+    name = unique_name("dmbase")
+    base = f"{PLAIN}/{name}:1"
+    image_with_random_layer(engine, base, 1)
+    docker_cli("push", base)
+    docker_cli("rmi", base)
+    cleanup["images"] += [base, f"{name}-built:1"]
+    recording = tmp_path / "build.jsonl"
+    result = dockmagic.build(f"FROM {base}\nRUN test -s /blob && echo found-the-blob\n", tags=[f"{name}-built:1"],
+                             network="none", builder="buildkit", record=str(recording))
+    assert result.ok and result.builder == "buildkit"
+    assert result.warnings.count(f"Pulled through the engine before the build: {base}.") == 1
+    assert not any("cancel" in warning for warning in result.warnings)
+    assert [step.instruction for step in result.steps] == [f"FROM {base}", "RUN test -s /blob && echo found-the-blob"]
+    assert "found-the-blob" in result.steps[1].log
+    assert engine.inspect_image(f"{name}-built:1")["Id"] == result.image_id
+    # The recording holds the build that ran, and its replay ends as it did.
+    replayed = replay_build(str(recording))
+    assert replayed.state == "done" and replayed.image_id == result.image_id
 
 
 def test_a_missing_base_is_pulled_with_the_stored_credentials_before_a_buildkit_build(engine, logged_in,

@@ -117,12 +117,32 @@ def _displayable_line(line: str) -> str:
     return accumulator.line()
 
 
+class LogDirMaker:
+    """Makes a build's log folder when its first log is written (a fully cached build writes none, and
+    leaves no folder), after calling ``before`` once (where the operation removes the oldest folders)."""
+
+    def __init__(self, log_dir: str, before: Callable[[], None] | None = None):
+        self.log_dir = log_dir
+        self._before = before
+        self.made = False
+
+    def __call__(self) -> None:
+        if self.made:
+            return
+        self.made = True
+        if self._before is not None:
+            self._before()
+        os.makedirs(self.log_dir, mode=0o700, exist_ok=True)
+
+
 class StepProgress:
     """One build step as it runs: ``Step 2/3``, its instruction, state, time, layer and log."""
 
     def __init__(self, number: int, total: int, instruction: str, log_path: str, tail_lines: int,
-                 stage: str = "", clock: Callable[[], float] = time.time):
+                 stage: str = "", clock: Callable[[], float] = time.time,
+                 make_log_dir: Callable[[], None] | None = None):
         self._clock = clock
+        self._make_log_dir = make_log_dir
         self.number = number
         self.stage = stage
         self.total = total
@@ -158,6 +178,10 @@ class StepProgress:
     def add_output(self, text: str, stderr: bool) -> int:
         """Append printed text; returns how many complete lines it added."""
         if self._log_file is None:
+            if self._make_log_dir is not None:
+                self._make_log_dir()
+            else:
+                os.makedirs(os.path.dirname(self.log_path) or ".", mode=0o700, exist_ok=True)
             self._log_file = open(self.log_path, "a", encoding="utf-8", errors="replace")
         self._log_file.write(text)
         pieces = text.split("\n")
@@ -248,11 +272,11 @@ class BuildProgress(ObservedBuild):
     builder = "legacy"
 
     def __init__(self, log_dir: str, tail_lines: int = 1000, engine: str = "",
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, before_first_log: Callable[[], None] | None = None):
         # The clock is the wall clock, except in a replay, where it is the recording's.
         self.clock = clock
         self.log_dir = log_dir
-        os.makedirs(log_dir, exist_ok=True)
+        self.log_dir_maker = LogDirMaker(log_dir, before_first_log)
         self.tail_lines = tail_lines
         self.engine = engine
         self.state = BUILDING
@@ -318,7 +342,7 @@ class BuildProgress(ObservedBuild):
                 step.finish(DONE)
             path = os.path.join(self.log_dir, f"step-{len(self.steps) + 1:03d}.log")
             self.steps.append(StepProgress(event.number, event.total, event.instruction, path,
-                                           self.tail_lines, event.stage, self.clock))
+                                           self.tail_lines, event.stage, self.clock, self.log_dir_maker))
         elif isinstance(event, StepUsedCache):
             if step is not None:
                 step.state = CACHED

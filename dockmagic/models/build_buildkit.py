@@ -23,7 +23,7 @@ from dataclasses import replace
 
 from ..parsing.buildkit_trace import BuildError, TraceStatus, VertexStatus
 from ..parsing.dockerfile import dockerfile_stages
-from .build import ObservedBuild
+from .build import LogDirMaker, ObservedBuild
 from .buildkit_graph import BUILDING, CACHED, CANCELLED, DONE, FAILED, RUNNING, BuildKitGraph, BuildKitStep
 
 BUILDKIT = "buildkit"
@@ -88,10 +88,11 @@ class BuildKitProgress(ObservedBuild):
     builder = BUILDKIT
 
     def __init__(self, log_dir: str, dockerfile: str = "", target: str | None = None, engine: str = "",
-                 tail_lines: int = 1000, clock: Callable[[], float] = time.time):
+                 tail_lines: int = 1000, clock: Callable[[], float] = time.time,
+                 before_first_log: Callable[[], None] | None = None):
         self.clock = clock
         self.log_dir = log_dir
-        os.makedirs(log_dir, exist_ok=True)
+        self.log_dir_maker = LogDirMaker(log_dir, before_first_log)
         self.engine = engine
         self.graph = BuildKitGraph(dockerfile_stages(dockerfile) if dockerfile.strip() else (), target,
                                    tail_lines=tail_lines, clock=clock)
@@ -154,7 +155,7 @@ class BuildKitProgress(ObservedBuild):
         """All rows: internal vertices and the Dockerfile's instructions (skipped ones included)."""
         with self._lock:
             if self._rows_version != self._row_changes:
-                critical = {step.digest for step in self.graph.critical_path()} if self.finished else set()
+                critical = set(self.graph.critical_digests()) if self.finished else set()
                 rows = []
                 for step in self.graph.steps():
                     tail = self.graph.logs.get(step.digest) if step.digest else None
@@ -272,6 +273,7 @@ class BuildKitProgress(ObservedBuild):
     def _log_file(self, digest: str):
         handle = self._log_files.get(digest)
         if handle is None:
+            self.log_dir_maker()
             handle = self._log_files[digest] = open(self._log_path(digest), "ab")
         return handle
 

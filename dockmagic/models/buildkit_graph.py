@@ -535,6 +535,12 @@ class BuildKitGraph:
     def critical_path(self) -> list[BuildKitStep]:
         """The chain of vertices (following inputs) whose times add up to the most: what bounded the
         build's time. Rows in the order they ran."""
+        chain = self.critical_digests()
+        by_digest = {step.digest: step for step in self.steps() if step.digest}
+        return [by_digest[d] for d in chain if d in by_digest]
+
+    def critical_digests(self) -> list[str]:
+        """The digests of :meth:`critical_path`'s vertices that ran, in order (no rows made)."""
         # Longest time ending at each vertex, and the input it came through; iterative, so a long chain
         # cannot exhaust Python's stack, and an input cycle (never sent by a sane engine) is cut.
         best: dict[str, tuple[float, str | None]] = {}
@@ -562,8 +568,7 @@ class BuildKitGraph:
             chain.append(end)
             end = best[end][1]
         chain.reverse()
-        by_digest = {step.digest: step for step in self.steps() if step.digest}
-        return [by_digest[d] for d in chain if d in by_digest and self.vertices[d].started is not None]
+        return [d for d in chain if self.vertices[d].started is not None]
 
     def failure(self) -> BuildKitFailure | None:
         """Why the build failed, or None if it has not. The failing step is the vertex whose error is its

@@ -28,10 +28,18 @@ from ..parsing.dockerfile import (
     secret_mounts,
     stage_names,
 )
-from .build_buildkit import network_mode, notifier, pull_bases, refuse_what_buildkit_cannot, run_buildkit_build
+from .build_buildkit import (
+    BaseCheck,
+    BasesMissing,
+    network_mode,
+    notifier,
+    pull_bases,
+    refuse_what_buildkit_cannot,
+    run_buildkit_build,
+)
 from .build_choice import BUILDKIT, choose_builder
 from .build_legacy import run_legacy_build
-from .build_logs import KEEP_BUILD_LOGS, default_log_root, keep_while_alive, new_log_folder, prune_build_logs
+from .build_logs import KEEP_BUILD_LOGS, default_log_root, keep_while_alive, prune_build_logs, reserve_log_folder
 from .build_records import ContextFingerprints, RecordStore, record_keys
 from .build_secrets import add_podman_secrets, parse_secrets
 from .cache_miss import BUILD_WIDE_REASONS, explain_build, step_places
@@ -229,9 +237,10 @@ def build(
     ``record`` names a JSON-lines file that receives the engine's raw stream. A context larger than
     ``context_warning_bytes`` is still sent, after a warning written to ``notify`` (default sys.stderr)
     and kept in the result's ``warnings``. With ``log_dir``, each build's logs go to a folder of their own
-    in it. The logs of at most ``keep_build_logs`` builds are kept there, this one included (and at most
-    ``max_log_bytes`` in all): the oldest are removed before a build starts, never one a live result of
-    this process refers to (None: no limit).
+    in it, made with the build's first log (a fully cached build writes none). The logs of at most
+    ``keep_build_logs`` builds are kept there, this one included (and at most ``max_log_bytes`` in all): the
+    oldest are removed when a build writes its first log, never one a live result of this process refers to
+    (None: no limit).
 
     ``builder`` is ``"buildkit"``, ``"legacy"`` or ``"auto"`` (None: ``DOCKER_BUILDKIT``, then
     ``builder_setting``, then auto: BuildKit on Docker Engine, the legacy builder on Podman); the result's
@@ -278,8 +287,11 @@ def build(
     previous = records.find(record_names) if records is not None else None
     fingerprints = ContextFingerprints(summary.stats, previous.files if previous else None) \
         if summary is not None and records is not None else None
+    bases = None
     if chosen == BUILDKIT:
         refuse_what_buildkit_cannot(dockerfile, instructions, engine, given_secrets)
+        # Asked on a worker thread while the build is prepared and sent (with --pull, they are pulled first).
+        bases = BaseCheck(engine, dockerfile, target) if not pull else None
     elif given_secrets and not engine.is_podman:
         raise InvalidInput("--secret: the legacy builder takes no secrets: build with --builder buildkit (they "
                            "are served through its build session), or COPY the value in a stage the final "
@@ -294,15 +306,17 @@ def build(
     # A folder per build: logs are step-001.log, ..., so two builds sharing one folder (two at once, or
     # one after another) would append to each other's logs.
     log_root = log_dir or default_log_root()
-    os.makedirs(log_root, exist_ok=True)
-    prune_build_logs(_others_kept(keep_build_logs), max_log_bytes, folder=log_root)
-    log_dir = new_log_folder(log_root)
+    log_dir = reserve_log_folder(log_root)
+
+    def prune() -> None:  # when this build writes its first log: a fully cached build makes no folder
+        prune_build_logs(_others_kept(keep_build_logs), max_log_bytes, folder=log_root)
+
     early_warnings: list[str] = []
     if chosen == BUILDKIT:
         network = network_mode(engine, network, early_warnings.append)
-        progress = BuildKitProgress(log_dir, dockerfile, target, engine=engine.describe())
+        progress = BuildKitProgress(log_dir, dockerfile, target, engine=engine.describe(), before_first_log=prune)
     else:
-        progress = BuildProgress(log_dir, engine=engine.describe())
+        progress = BuildProgress(log_dir, engine=engine.describe(), before_first_log=prune)
     keep_while_alive(progress, log_dir)
     progress.requested_tags = tags
     if chosen != BUILDKIT:  # BuildKit's model has its own rows for the instructions still to come
@@ -332,22 +346,10 @@ def build(
         params["secrets"] = json.dumps(podman_secrets)
 
     if chosen == BUILDKIT:
-        try:
-            pull_bases(engine, dockerfile, target, pull, notifier(progress, notify))
-        except DockerfileError as error:
-            progress.fail(str(error).rstrip("."))  # shown and raised as the legacy builder's failure
-    recorder = _Recorder(record, dockerfile, engine, chosen, target) if record and not progress.finished else None
-    if chosen == BUILDKIT and not progress.finished:
-        params["pull"] = False  # the bases were pulled through the engine's pull API above
-        # A folder goes through a build session, as the CLI sends it; a Dockerfile alone is uploaded (with a
-        # session beside it only for its secrets).
-        source = SessionContext(dockerfile, context, fingerprints) if context is not None else \
-            make_context(dockerfile)[0]
-        run_buildkit_build(engine, source, params, progress, on_event=on_event, recorder=recorder,
-                           result_of=BuildResult.from_progress,
-                           secrets={secret.id: secret.value for secret in given_secrets.values()}
-                           if given_secrets or secret_mounts(instructions) else None)
+        _run_buildkit(engine, dockerfile, context, target, pull, params, progress, fingerprints, bases, notify,
+                      given_secrets, instructions, record=record, on_event=on_event)
     elif not progress.finished:
+        recorder = _Recorder(record, dockerfile, engine, chosen, target) if record else None
         run_legacy_build(engine, archive, params, progress, pull=pull, on_event=on_event, recorder=recorder,
                          result_of=BuildResult.from_progress)
     # The same image as the earlier build of this cell or tag (an unchanged rebuild): its size, its layers'
@@ -370,6 +372,44 @@ def build(
         failure = BuildConnectionLost if progress.connection_lost else DockerBuildError
         raise failure(failure_message(result), result)
     return result
+
+
+def _run_buildkit(engine, dockerfile, context, target, pull, params, progress, fingerprints, bases, notify,
+                  given_secrets, instructions, *, record, on_event) -> None:
+    """Send the build to BuildKit with ``pull=0``: with ``pull``, after pulling every base image through the
+    engine; otherwise at once, while ``bases`` asks whether they are there, and again after pulling those that
+    are not (the first request cancelled unread)."""
+    warn = notifier(progress, notify)
+    if pull and not _pulled(engine, dockerfile, target, True, warn, progress):
+        return
+    params = dict(params, pull=False)  # the bases are pulled through the engine's pull API (with its credentials)
+    secrets = {secret.id: secret.value for secret in given_secrets.values()} \
+        if given_secrets or secret_mounts(instructions) else None
+
+    def send(check: BaseCheck | None) -> None:
+        recorder = _Recorder(record, dockerfile, engine, BUILDKIT, target) if record else None
+        # A folder goes through a build session, as the CLI sends it; a Dockerfile alone is uploaded (with a
+        # session beside it only for its secrets).
+        source = SessionContext(dockerfile, context, fingerprints) if context is not None else \
+            make_context(dockerfile)[0]
+        run_buildkit_build(engine, source, params, progress, on_event=on_event, recorder=recorder,
+                           result_of=BuildResult.from_progress, secrets=secrets, bases=check)
+
+    try:
+        send(bases)
+    except BasesMissing:
+        if _pulled(engine, dockerfile, target, False, warn, progress):
+            send(None)
+
+
+def _pulled(engine, dockerfile, target, pull, warn, progress) -> bool:
+    """:func:`pull_bases`; False when one could not be pulled, the build failed with its sentence."""
+    try:
+        pull_bases(engine, dockerfile, target, pull, warn)
+        return True
+    except DockerfileError as error:
+        progress.fail(str(error).rstrip("."))  # shown and raised as the legacy builder's failure
+        return False
 
 
 def _measure_and_explain(engine, progress, result, dockerfile, build_args, target, no_cache, records, record_names,

@@ -8,6 +8,7 @@ through the engine's pull API, the context served through a build session as the
 from __future__ import annotations
 
 import re
+import threading
 import time
 import uuid
 
@@ -107,6 +108,39 @@ def pull_bases(engine: Engine, dockerfile: str, target: str | None, pull: bool, 
     return pulled
 
 
+class BaseCheck:
+    """Whether the base images of the needed stages are on the engine, asked on a worker thread: a build is
+    sent at once with ``pull=0`` (the common case: they are there, and the answer comes while the engine
+    starts the build), and :meth:`missing` is read before any of its stream is. When one is missing, the
+    build is cancelled unread, the image pulled (:func:`pull_bases`) and the build sent again."""
+
+    def __init__(self, engine: Engine, dockerfile: str, target: str | None):
+        self.images = base_images(dockerfile, target)
+        self._missing: list[str] = []
+        self._thread = None
+        if self.images:
+            self._thread = threading.Thread(target=self._ask, args=(engine,), name="dockmagic-base-check",
+                                            daemon=True)
+            self._thread.start()
+
+    def _ask(self, engine: Engine) -> None:
+        try:
+            self._missing = [image for image in self.images if not is_local(engine, image)]
+        except Exception:  # noqa: BLE001 (the engine gone: the build request says so in its own words)
+            self._missing = []
+
+    def missing(self) -> list[str]:
+        """The base images the engine does not have (waits for the answer)."""
+        if self._thread is not None:
+            self._thread.join()
+        return self._missing
+
+
+class BasesMissing(Exception):
+    """The build was sent before its base images were known to be there, and one is not: it was cancelled
+    unread (nothing tagged, nothing applied to the progress); pull, then send it again."""
+
+
 class CountingReader:
     """The context tar as the request's body, counting the bytes the engine has read of it."""
 
@@ -133,7 +167,8 @@ class CountingReader:
 
 
 def run_buildkit_build(engine: Engine, context, params: dict, progress: BuildKitProgress, *, on_event=None,
-                       recorder=None, result_of=None, secrets: dict[str, bytes] | None = None) -> None:
+                       recorder=None, result_of=None, secrets: dict[str, bytes] | None = None,
+                       bases: BaseCheck | None = None) -> None:
     """Send the build to BuildKit and follow its stream into ``progress``.
 
     ``context`` is a :class:`~dockmagic.operations.context_sync.SessionContext` (served through a build
@@ -141,9 +176,12 @@ def run_buildkit_build(engine: Engine, context, params: dict, progress: BuildKit
     Dockerfile reads none) are served through a build session too, opened for them when the context is a
     tar: BuildKit asks a session even for a secret it was not given (and then leaves an optional one out).
 
+    ``bases``: the base images' check, asked while the request travels.
+
     Raises:
         BuildCancelled: on an interrupt, once the engine has cancelled the build (its running step's
         process ends at once) and the stream is closed; nothing is tagged.
+        BasesMissing: ``bases`` found a base image missing; the build was cancelled before its stream was read.
     """
     session = None
     synced = isinstance(context, SessionContext)
@@ -180,6 +218,9 @@ def run_buildkit_build(engine: Engine, context, params: dict, progress: BuildKit
     response = None
     try:
         response = engine.post_build(body, params, query_version="2")
+        if bases is not None and bases.missing():
+            _cancel(engine, build_id)
+            raise BasesMissing(bases.missing())
         messages = iter(response)
         if recorder:
             messages = recorder.passing(messages)

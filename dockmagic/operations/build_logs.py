@@ -1,5 +1,6 @@
 """Build logs on disk, kept bounded: each build writes its steps' full output to a folder of its own
-(``build-*`` in ``/tmp/dockmagic-builds`` by default), and the oldest folders are removed as new builds start.
+(``build-*`` in ``/tmp/dockmagic-builds`` by default), made with its first log (a fully cached build writes
+none), and the oldest folders are removed as new builds make theirs.
 
 A folder that a build of this process still refers to (its :class:`BuildProgress` or a
 :class:`BuildResult` is alive: a result bound in the notebook, a widget) is never removed, so ``.log``
@@ -11,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import uuid
 import weakref
 
 # How many build log folders are kept in one place by default (DockMagic settings may change it).
@@ -31,6 +33,14 @@ def new_log_folder(root: str | None = None) -> str:
     root = root or default_log_root()
     os.makedirs(root, exist_ok=True)
     return tempfile.mkdtemp(prefix=LOG_FOLDER_PREFIX, dir=root)
+
+
+def reserve_log_folder(root: str | None = None) -> str:
+    """The path of a new folder for one build's logs in ``root``, not made yet: the build's models make it
+    with the first log they write."""
+    root = root or default_log_root()
+    os.makedirs(root, exist_ok=True)
+    return os.path.join(root, f"{LOG_FOLDER_PREFIX}{uuid.uuid4().hex[:12]}")
 
 # (weak reference to an object that reads the logs, its folder): the folders in use in this process.
 _in_use: list[tuple[weakref.ref, str]] = []
@@ -70,6 +80,8 @@ def prune_build_logs(keep: int | None = KEEP_BUILD_LOGS, max_bytes: int | None =
             found = [entry for entry in entries if entry.name.startswith(prefix)]
     except OSError:
         return []
+    if max_bytes is None and keep is not None and len(found) <= keep:
+        return []  # too few to remove any: no need to look at their times
     names = [entry.name for entry in found]
     in_use = folders_in_use()
     candidates = []
