@@ -248,6 +248,24 @@ def test_a_buildkit_build_from_a_missing_base_pulls_it_then_builds_once(engine, 
     assert replayed.state == "done" and replayed.image_id == result.image_id
 
 
+def test_a_buildkit_build_copying_from_a_private_image_pulls_it_first_with_the_credentials(engine, logged_in,
+                                                                                          unique_name, cleanup):
+    # COPY --from=image is pulled through the engine, with the stored credentials, as a FROM image is: BuildKit
+    # alone would ask the build session for them, and a Dockerfile-only build has none.
+    name = unique_name("dmcopyfrom")
+    source = f"{TLS}/{name}:1"
+    cleanup["images"] += [source, f"{name}-built:1"]
+    engine.tag_image("busybox:latest", f"{TLS}/{name}", "1")
+    registry.push(source, engine=engine)
+    engine.remove_image(source)
+    dockerfile = f"FROM busybox\nCOPY --from={source} /bin/busybox /copied\nRUN test -s /copied && echo copied\n"
+    result = dockmagic.build(dockerfile, tags=[f"{name}-built:1"], network="none", builder="buildkit")
+    assert result.ok, result.error
+    assert f"Pulled through the engine before the build: {source}." in result.warnings
+    assert "copied" in result.steps[-1].log
+    assert engine.inspect_image(source)
+
+
 def test_a_missing_base_is_pulled_with_the_stored_credentials_before_a_buildkit_build(engine, logged_in,
                                                                                      unique_name, cleanup):
     name = unique_name("dmbase")

@@ -267,16 +267,23 @@ def needed_stages(stages: Sequence[DockerfileStage], target: str | None = None) 
 
 
 def base_images(text: str, target: str | None = None) -> list[str]:
-    """The images the needed stages start FROM, in order, once each: not ``scratch``, not an earlier
-    stage, not one naming a build argument (``$BASE``: known only to the engine)."""
+    """The images the needed stages start FROM, copy from (``COPY --from=image``) or mount
+    (``RUN --mount=...,from=image``), in order, once each: not ``scratch``, not a stage, not one naming a
+    build argument (``$BASE``: known only to the engine)."""
     stages = dockerfile_stages(text)
     needed = needed_stages(stages, target)
     images: list[str] = []
     for stage in stages:
-        base = stage.base
-        if (stage.index in needed and base and base.lower() != "scratch" and "$" not in base
-                and stage_index(stages, base, stage.index) is None and base not in images):
-            images.append(base)
+        if stage.index not in needed:
+            continue
+        references = [stage.base]
+        for instruction in stage.instructions[1:]:
+            references += [a or b for a, b in _STAGE_REFERENCE.findall(instruction)]
+        for reference in references:
+            reference = reference.strip("\"'")
+            if (reference and not reference.isdigit() and reference.lower() != "scratch" and "$" not in reference
+                    and stage_index(stages, reference, stage.index) is None and reference not in images):
+                images.append(reference)
     return images
 
 

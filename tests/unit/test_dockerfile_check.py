@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dockmagic.parsing.dockerfile import SecretMount, builder_problems, find_problems, secret_mounts
+from dockmagic.parsing.dockerfile import SecretMount, base_images, builder_problems, find_problems, secret_mounts
 
 
 def rules(text: str) -> list[tuple[int, str]]:
@@ -134,3 +134,14 @@ def test_secret_mounts_as_buildkit_reads_them():
                if p.rule == "missing-secret"]
     assert [(p.line, p.message.split(",")[1]) for p in missing] == [(3, "id=.netrc is required=true")]
     assert "--secret id=.netrc,src=FILE (or env=VARIABLE)" in missing[0].message
+
+
+def test_base_images_are_those_the_target_starts_from_copies_from_or_mounts():
+    dockerfile = ("FROM scratch AS unused\nCOPY --from=only-unused:1 / /\n"
+                  "FROM busybox AS tools\nCOPY --from=alpine:3 /bin/ls /ls\n"
+                  "FROM tools\nCOPY --from=1 /ls /ls\nCOPY --from=tools /ls /ls2\n"
+                  "RUN --mount=type=bind,from=debian:bookworm,target=/d true\nCOPY --from=alpine:3 /etc /etc\n")
+    # Stages (by name or index) are built, not pulled; an image is named once, in the order it comes.
+    assert base_images(dockerfile) == ["busybox", "alpine:3", "debian:bookworm"]
+    assert base_images(dockerfile, target="unused") == ["only-unused:1"]
+    assert base_images("ARG BASE=busybox\nFROM $BASE\nCOPY --from=$BASE /x /x\n") == []
