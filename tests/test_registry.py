@@ -259,7 +259,7 @@ def test_a_buildkit_build_copying_from_a_private_image_pulls_it_first_with_the_c
     registry.push(source, engine=engine)
     engine.remove_image(source)
     dockerfile = f"FROM busybox\nCOPY --from={source} /bin/busybox /copied\nRUN test -s /copied && echo copied\n"
-    result = dockmagic.build(dockerfile, tags=[f"{name}-built:1"], network="none", builder="buildkit")
+    result = dockmagic.build(dockerfile, tags=[f"{name}-built:1"], network="none", builder="buildkit", no_cache=True)
     assert result.ok, result.error
     assert f"Pulled through the engine before the build: {source}." in result.warnings
     assert "copied" in result.steps[-1].log

@@ -287,11 +287,8 @@ def build(
     previous = records.find(record_names) if records is not None else None
     fingerprints = ContextFingerprints(summary.stats, previous.files if previous else None) \
         if summary is not None and records is not None else None
-    bases = None
     if chosen == BUILDKIT:
         refuse_what_buildkit_cannot(dockerfile, instructions, engine, given_secrets)
-        # Asked on a worker thread while the build is prepared and sent (with --pull, they are pulled first).
-        bases = BaseCheck(engine, dockerfile, target) if not pull else None
     elif given_secrets and not engine.is_podman:
         raise InvalidInput("--secret: the legacy builder takes no secrets: build with --builder buildkit (they "
                            "are served through its build session), or COPY the value in a stage the final "
@@ -346,7 +343,7 @@ def build(
         params["secrets"] = json.dumps(podman_secrets)
 
     if chosen == BUILDKIT:
-        _run_buildkit(engine, dockerfile, context, target, pull, params, progress, fingerprints, bases, notify,
+        _run_buildkit(engine, dockerfile, context, target, pull, params, progress, fingerprints, notify,
                       given_secrets, instructions, record=record, on_event=on_event)
     elif not progress.finished:
         recorder = _Recorder(record, dockerfile, engine, chosen, target) if record else None
@@ -374,11 +371,11 @@ def build(
     return result
 
 
-def _run_buildkit(engine, dockerfile, context, target, pull, params, progress, fingerprints, bases, notify,
+def _run_buildkit(engine, dockerfile, context, target, pull, params, progress, fingerprints, notify,
                   given_secrets, instructions, *, record, on_event) -> None:
     """Send the build to BuildKit with ``pull=0``: with ``pull``, after pulling every base image through the
-    engine; otherwise at once, while ``bases`` asks whether they are there, and again after pulling those that
-    are not (the first request cancelled unread)."""
+    engine; otherwise at once, while a :class:`BaseCheck` asks whether they are there, and again after
+    pulling those that are not (the first request cancelled unread)."""
     warn = notifier(progress, notify)
     if pull and not _pulled(engine, dockerfile, target, True, warn, progress):
         return
@@ -386,20 +383,21 @@ def _run_buildkit(engine, dockerfile, context, target, pull, params, progress, f
     secrets = {secret.id: secret.value for secret in given_secrets.values()} \
         if given_secrets or secret_mounts(instructions) else None
 
-    def send(check: BaseCheck | None) -> None:
+    def send(check_bases: bool) -> None:
         recorder = _Recorder(record, dockerfile, engine, BUILDKIT, target) if record else None
         # A folder goes through a build session, as the CLI sends it; a Dockerfile alone is uploaded (with a
         # session beside it only for its secrets).
         source = SessionContext(dockerfile, context, fingerprints) if context is not None else \
             make_context(dockerfile)[0]
         run_buildkit_build(engine, source, params, progress, on_event=on_event, recorder=recorder,
-                           result_of=BuildResult.from_progress, secrets=secrets, bases=check)
+                           result_of=BuildResult.from_progress, secrets=secrets,
+                           bases=BaseCheck(engine, dockerfile, target) if check_bases else None)
 
     try:
-        send(bases)
+        send(check_bases=not pull)
     except BasesMissing:
         if _pulled(engine, dockerfile, target, False, warn, progress):
-            send(None)
+            send(check_bases=False)
 
 
 def _pulled(engine, dockerfile, target, pull, warn, progress) -> bool:

@@ -8,9 +8,9 @@ through the engine's pull API, the context served through a build session as the
 from __future__ import annotations
 
 import re
-import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import docker
 
@@ -112,28 +112,35 @@ class BaseCheck:
     """Whether the base images of the needed stages are on the engine, asked on a worker thread: a build is
     sent at once with ``pull=0`` (the common case: they are there, and the answer comes while the engine
     starts the build), and :meth:`missing` is read before any of its stream is. When one is missing, the
-    build is cancelled unread, the image pulled (:func:`pull_bases`) and the build sent again."""
+    build is cancelled unread, the image pulled (:func:`pull_bases`) and the build sent again.
+
+    Make it just before the request: the worker's own Python then runs while this thread waits for the
+    engine's answer, not while it prepares the request (one interpreter lock for both)."""
 
     def __init__(self, engine: Engine, dockerfile: str, target: str | None):
         self.images = base_images(dockerfile, target)
-        self._missing: list[str] = []
-        self._thread = None
-        if self.images:
-            self._thread = threading.Thread(target=self._ask, args=(engine,), name="dockmagic-base-check",
-                                            daemon=True)
-            self._thread.start()
+        self._answer = _base_checker().submit(self._ask, engine) if self.images else None
 
-    def _ask(self, engine: Engine) -> None:
+    def _ask(self, engine: Engine) -> list[str]:
         try:
-            self._missing = [image for image in self.images if not is_local(engine, image)]
+            return [image for image in self.images if not is_local(engine, image)]
         except Exception:  # noqa: BLE001 (the engine gone: the build request says so in its own words)
-            self._missing = []
+            return []
 
     def missing(self) -> list[str]:
         """The base images the engine does not have (waits for the answer)."""
-        if self._thread is not None:
-            self._thread.join()
-        return self._missing
+        return self._answer.result() if self._answer is not None else []
+
+
+_checker: ThreadPoolExecutor | None = None
+
+
+def _base_checker() -> ThreadPoolExecutor:
+    """One worker thread for the checks, kept: starting a thread per build costs more than the check."""
+    global _checker
+    if _checker is None:
+        _checker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dockmagic-base-check")
+    return _checker
 
 
 class BasesMissing(Exception):
