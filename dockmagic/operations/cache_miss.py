@@ -187,6 +187,11 @@ def explain(current: BuildRecord, previous: BuildRecord | None, steps: Sequence,
     names = _stage_names(placed)
     froms = {p.stage: p for p in placed if p.keyword == "FROM"}
     first_changed: dict[int, tuple] = {}  # stage -> (number, text, ran, reasons) of its first step that changed
+    if not any(step.state in ("done", "failed") for step, item in zip(steps, placed, strict=True)
+               if item.keyword != "FROM"):
+        # Nothing ran (a cached rebuild): no step needs a reason; a FROM still says if its base changed.
+        return [_base_sentence(item, current, previous) if item.keyword == "FROM" and not no_cache
+                and step.state in ("done", "cached") else None for step, item in zip(steps, placed, strict=True)]
     found: list[str | None] = []
     for index, (step, item) in enumerate(zip(steps, placed, strict=True)):
         if item.keyword == "FROM":

@@ -39,7 +39,7 @@ import binascii
 import re
 from dataclasses import dataclass
 
-from .protobuf_wire import WireDecodeError, fields, int64
+from .protobuf_wire import WireDecodeError, fields, int64, read_varint
 
 TRACE_ID = "moby.buildkit.trace"
 IMAGE_ID = "moby.image.id"
@@ -201,8 +201,16 @@ def _text(value: object) -> str:
 
 
 def _timestamp(value: object) -> float | None:
+    data = _bytes(value)
+    # The common shape, read directly (a few per vertex): 08 <seconds> 10 <nanos>, both fields present.
+    if len(data) > 2 and data[0] == 0x08:
+        seconds, pos = read_varint(data, 1)
+        if pos < len(data) and data[pos] == 0x10:
+            nanos, end = read_varint(data, pos + 1)
+            if end == len(data) and seconds < 1 << 63 and nanos < 1 << 31:
+                return None if seconds == _GO_ZERO_SECONDS else seconds + nanos / 1e9
     seconds = nanos = 0
-    for number, field in fields(_bytes(value)):
+    for number, field in fields(data):
         if number == 1:
             seconds = int64(field)
         elif number == 2:

@@ -39,17 +39,24 @@ def fields(data: bytes) -> Iterator[tuple[int, object]]:
     """(field number, value) of each field: an int for varint and fixed fields, bytes for the others."""
     pos, end = 0, len(data)
     while pos < end:
-        key, pos = read_varint(data, pos)
+        key = data[pos]  # one byte for field numbers up to 15: read here, as most lengths below
+        if key < 0x80:
+            pos += 1
+        else:
+            key, pos = read_varint(data, pos)
         number, wire = key >> 3, key & 7
         if number == 0:
             raise WireDecodeError("field number 0")
-        if wire == VARINT:
-            value, pos = read_varint(data, pos)
-        elif wire == LENGTH_DELIMITED:
-            size, pos = read_varint(data, pos)
+        if wire == LENGTH_DELIMITED:
+            if pos < end and data[pos] < 0x80:
+                size, pos = data[pos], pos + 1
+            else:
+                size, pos = read_varint(data, pos)
             if pos + size > end:
                 raise WireDecodeError(f"field {number} claims {size} bytes, {end - pos} are left")
             value, pos = data[pos:pos + size], pos + size
+        elif wire == VARINT:
+            value, pos = read_varint(data, pos)
         elif wire == 1 or wire == 5:
             width = 8 if wire == 1 else 4
             if pos + width > end:
