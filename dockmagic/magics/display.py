@@ -68,7 +68,9 @@ class BuildDisplay:
             self.view = LiveBuildView(self._progress, widget=self._earlier_widget())
             if self.cell is not None:
                 _cell_widgets[self.cell[0]] = (self.cell[1], self.view.widget)
-            self.handle = display(self.view, display_id=True)
+            # Its bundle as it is (no formatter has anything to add to it).
+            data, metadata = self.view._repr_mimebundle_()
+            self.handle = display(data, metadata=metadata, raw=True, display_id=True)
             return True
 
     def _earlier_widget(self):
@@ -91,7 +93,8 @@ class BuildDisplay:
         elif self.view is not None:
             self.view.flush()
             self.view.close()
-            self.handle.update(self.view)
+            data, metadata = self.view._repr_mimebundle_()
+            self.handle.update(data, metadata=metadata, raw=True)
         if self.printer is not None and result is not None and result.progress is not None:
             self.printer.finish(result.progress)
 

@@ -121,9 +121,9 @@ class LiveBuildView:
             self._seq += 1
             state["log_delta"] = {"seq": self._seq, "entries": entries}
         if progress.finished:
-            state["log_tails"] = {
+            state["log_tails"] = {  # the steps that printed something
                 str(index): [list(line) for line in list(step.tail)[-SAVED_TAIL_LINES:]]
-                for index, step in enumerate(progress.steps)
+                for index, step in enumerate(progress.steps) if step.tail
             }
         return state
 
