@@ -125,7 +125,7 @@ def main() -> str:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--lines", type=int, default=1_000_000)
-    parser.add_argument("--cached-runs", type=int, default=15, help="runs of (a), which is short and noisy")
+    parser.add_argument("--cached-runs", type=int, default=60, help="runs of (a), which is short and noisy")
     parser.add_argument("--results", default="buildkit.md", help="file written in bench/results/")
     args = parser.parse_args()
     load_before = " ".join(f"{value:.1f}" for value in os.getloadavg())

@@ -95,6 +95,18 @@ def image_with_random_layer(engine, tag: str, megabytes: int) -> None:
         assert "error" not in message, message
 
 
+def only_in_the_registry(engine, unique_name, cleanup, megabytes: int) -> tuple[str, str]:
+    """A new image pushed to the plain registry and removed from the engine: ``(name, reference)``; the
+    reference and ``{name}-built:1`` (for a build FROM it) are removed after the test."""
+    name = unique_name("dmbase")
+    reference = f"{PLAIN}/{name}:1"
+    cleanup["images"] += [reference, f"{name}-built:1"]
+    image_with_random_layer(engine, reference, megabytes)
+    docker_cli("push", reference)
+    docker_cli("rmi", reference)
+    return name, reference
+
+
 def free_loopback_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -211,12 +223,7 @@ def test_docker_login_with_a_wrong_password_stores_nothing(ipython_shell, settin
 
 
 def test_a_legacy_build_from_the_registry_pulls_the_base_in_its_from_step(engine, unique_name, cleanup):
-    name = unique_name("dmbase")
-    base = f"{PLAIN}/{name}:1"
-    image_with_random_layer(engine, base, 2)
-    docker_cli("push", base)
-    docker_cli("rmi", base)
-    cleanup["images"] += [base, f"{name}-built:1"]
+    name, base = only_in_the_registry(engine, unique_name, cleanup, megabytes=2)
     result = dockmagic.build(f"FROM {base}\nRUN test -s /blob\n", tags=[f"{name}-built:1"], network="none",
                              builder="legacy")
     from_step = result.steps[0]
@@ -228,12 +235,7 @@ def test_a_legacy_build_from_the_registry_pulls_the_base_in_its_from_step(engine
 def test_a_buildkit_build_from_a_missing_base_pulls_it_then_builds_once(engine, unique_name, cleanup, tmp_path):
     # The build is sent while its base is looked for; the base is missing, so that first request is cancelled
     # unread, the base pulled through the engine, and the build sent again: one build, as the user sees it.
-    name = unique_name("dmbase")
-    base = f"{PLAIN}/{name}:1"
-    image_with_random_layer(engine, base, 1)
-    docker_cli("push", base)
-    docker_cli("rmi", base)
-    cleanup["images"] += [base, f"{name}-built:1"]
+    name, base = only_in_the_registry(engine, unique_name, cleanup, megabytes=1)
     recording = tmp_path / "build.jsonl"
     result = dockmagic.build(f"FROM {base}\nRUN test -s /blob && echo found-the-blob\n", tags=[f"{name}-built:1"],
                              network="none", builder="buildkit", record=str(recording))

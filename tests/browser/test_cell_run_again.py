@@ -11,8 +11,9 @@ from .conftest import NotebookPage, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.engine, pytest.mark.flaky(reruns=2)]
 
-def test_a_cell_run_again_shows_the_new_build_and_its_log(lab, page, unique_name):
+def test_a_cell_run_again_shows_the_new_build_and_its_log(lab, page, unique_name, cleanup):
     tag = unique_name("dmagain")
+    cleanup["images"].append(tag)  # whatever the notebook's last cell did
     lab.write_notebook("again.ipynb", [
         "%load_ext dockmagic",
         f"%%dockerfile -t {tag} --no-cache\nFROM busybox\nRUN echo run-$(cat /proc/sys/kernel/random/uuid)\n",

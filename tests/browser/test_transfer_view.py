@@ -13,8 +13,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.engine, pytest.mark.flaky(reruns=
 REGISTRY = "127.0.0.1:5000"
 
 
-def test_push_and_pull_views_show_layers_bytes_and_the_layers_already_there(lab, page, unique_name):
+def test_push_and_pull_views_show_layers_bytes_and_the_layers_already_there(lab, page, unique_name, cleanup):
     reference = f"{REGISTRY}/{unique_name('dmbrowser')}:1"
+    cleanup["images"].append(reference)  # whatever the notebook's last cell did
     # A new random layer each run (--no-cache), which `docker rmi` really removes: the legacy builder keeps no
     # build cache holding it, so the pull downloads it again and finds only busybox's layer already there.
     lab.write_notebook("transfer.ipynb", [
