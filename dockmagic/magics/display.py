@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import contextvars
-import heapq
-import itertools
 import threading
-import time
-import traceback
 import weakref
 
 from IPython.display import display
 
 from ..views.display import in_notebook_kernel
+from ..views.throttle import Call, call_later
 
 # A build still running this long after it started is shown live; one that ends sooner is shown once, ended
 # (a cached rebuild takes a few tens of milliseconds: a view that changes three times in that is only cost).
@@ -41,7 +38,7 @@ class BuildDisplay:
         self.printer = None
         self.show_after = show_after
         self._progress = None
-        self._timer: _Call | None = None
+        self._timer: Call | None = None
         self._lock = threading.Lock()
         if not self.live and not quiet:
             from ..views.build_text import CliBuildPrinter
@@ -58,7 +55,7 @@ class BuildDisplay:
     def _show_live(self, progress) -> None:
         self._progress = progress
         # Run in this cell's context, so that the view is this cell's output whichever thread shows it.
-        self._timer = _later.call(self.show_after, contextvars.copy_context().run, self._show)
+        self._timer = call_later(self.show_after, contextvars.copy_context().run, self._show)
 
     def _show(self) -> bool:
         """Show the view now unless it is shown already; True if it was shown now."""
@@ -99,54 +96,6 @@ class BuildDisplay:
             self.handle.update(data, metadata=metadata, raw=True)
         if self.printer is not None and result is not None and result.progress is not None:
             self.printer.finish(result.progress)
-
-
-class _Call:
-    """A call :class:`_Later` will make, unless cancelled first."""
-
-    def __init__(self, when: float, function, args):
-        self.when, self.function, self.args = when, function, args
-        self.cancelled = False
-
-    def cancel(self) -> None:
-        self.cancelled = True
-
-
-class _Later:
-    """One thread that makes calls at their time (each build's view, 0.2 s in): starting a thread per build
-    cost more than a cached rebuild's whole view. Started on first use; a daemon."""
-
-    def __init__(self):
-        self._condition = threading.Condition()
-        self._calls: list[tuple[float, int, _Call]] = []  # a heap, soonest first
-        self._count = itertools.count()
-        self._thread: threading.Thread | None = None
-
-    def call(self, delay: float, function, *args) -> _Call:
-        entry = _Call(time.monotonic() + delay, function, args)
-        with self._condition:
-            heapq.heappush(self._calls, (entry.when, next(self._count), entry))
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="dockmagic-later", daemon=True)
-                self._thread.start()
-            elif self._calls[0][2] is entry:  # sooner than what the thread waits for
-                self._condition.notify()
-        return entry
-
-    def _run(self) -> None:
-        while True:
-            with self._condition:
-                while not self._calls or self._calls[0][0] > time.monotonic():
-                    self._condition.wait(self._calls[0][0] - time.monotonic() if self._calls else None)
-                _, _, entry = heapq.heappop(self._calls)
-            if not entry.cancelled:
-                try:
-                    entry.function(*entry.args)
-                except Exception:  # noqa: BLE001 (one failed call must not stop the others)
-                    traceback.print_exc()
-
-
-_later = _Later()
 
 
 # The build widget each notebook cell showed last, with the execution count of that run, by cell id.

@@ -3,11 +3,67 @@ thousands of times a second; a page needs ~10 updates)."""
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import threading
 import time
+import traceback
 from collections.abc import Callable
 
 MAX_SPACING = 0.5  # seconds: the longest a flush waits for the previous one to be an interval old
+
+
+class Call:
+    """A call :func:`call_later` will make, unless cancelled first."""
+
+    def __init__(self, when: float, function, args):
+        self.when, self.function, self.args = when, function, args
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class _Later:
+    """One thread that makes calls at their time (a build's view 0.2 s in, the views' trailing flushes):
+    starting a thread for each cost more than a cached rebuild's whole view. Started on first use; a daemon."""
+
+    def __init__(self):
+        self._condition = threading.Condition()
+        self._calls: list[tuple[float, int, Call]] = []  # a heap, soonest first
+        self._count = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def call(self, delay: float, function, *args) -> Call:
+        entry = Call(time.monotonic() + delay, function, args)
+        with self._condition:
+            heapq.heappush(self._calls, (entry.when, next(self._count), entry))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="dockmagic-later", daemon=True)
+                self._thread.start()
+            elif self._calls[0][2] is entry:  # sooner than what the thread waits for
+                self._condition.notify()
+        return entry
+
+    def _run(self) -> None:
+        while True:
+            with self._condition:
+                while not self._calls or self._calls[0][0] > time.monotonic():
+                    self._condition.wait(self._calls[0][0] - time.monotonic() if self._calls else None)
+                _, _, entry = heapq.heappop(self._calls)
+            if not entry.cancelled:
+                try:
+                    entry.function(*entry.args)
+                except Exception:  # noqa: BLE001 (one failed call must not stop the others)
+                    traceback.print_exc()
+
+
+_later = _Later()
+
+
+def call_later(delay: float, function, *args) -> Call:
+    """Call ``function(*args)`` on the views' one timer thread in ``delay`` seconds (``.cancel()`` to drop it)."""
+    return _later.call(delay, function, *args)
 
 
 class Throttle:
@@ -21,7 +77,7 @@ class Throttle:
         self.flushes = 0
         self._last = time.monotonic()
         self._lock = threading.RLock()
-        self._timer: threading.Timer | None = None
+        self._timer: Call | None = None
 
     def changed(self, final: bool = False) -> None:
         if final:
@@ -33,9 +89,7 @@ class Throttle:
                 return  # a flush is already due; it will carry this change too
             wait = self.interval - (time.monotonic() - self._last)
             if wait > 0:
-                self._timer = threading.Timer(wait, self._timed_flush)
-                self._timer.daemon = True
-                self._timer.start()
+                self._timer = call_later(wait, self._timed_flush)
                 return
         self.flush()
 

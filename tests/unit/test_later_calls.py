@@ -1,11 +1,11 @@
-"""The one thread that shows a build's view 0.2 s in: calls made in time order, a cancelled one never."""
+"""The views' one timer thread (a view 0.2 s in, trailing flushes): calls in time order, a cancelled one never."""
 
 from __future__ import annotations
 
 import threading
 import time
 
-from dockmagic.magics.display import _Later
+from dockmagic.views.throttle import _Later
 
 
 def test_calls_run_soonest_first_and_a_cancelled_one_never():
